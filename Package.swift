@@ -1,0 +1,103 @@
+// swift-tools-version: 6.0
+// mqttbridge: MQTT for a WiFi-less Linux host through an ESP8266 on its UART.
+// Dependencies point one way: pure protocol modules → devices → core → executables.
+import PackageDescription
+
+let package = Package(
+    name: "mqttbridge",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "mqttbridged", targets: ["mqttbridged"]),
+        .executable(name: "mqttbridge", targets: ["mqttbridge"]),
+        .executable(name: "esp-sim", targets: ["esp-sim"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // C library wrapper: only BridgeSerial imports it.
+        .systemLibrary(
+            name: "CLibSerialPort",
+            pkgConfig: "libserialport",
+            providers: [.apt(["libserialport-dev"])]
+        ),
+        // The link protocol (firmware-protocol.md): frames, messages, codec. No I/O.
+        .target(
+            name: "BridgeLink",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")]
+        ),
+        // MQTT 3.1.1 packets, codec and topic filters. No I/O.
+        .target(
+            name: "BridgeMQTT",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")]
+        ),
+        // Serial devices: termios for pseudo-terminals, libserialport for real UARTs.
+        .target(
+            name: "BridgeSerial",
+            dependencies: [
+                "CLibSerialPort",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        // sysfs GPIO lines and the ESP reset controller.
+        .target(
+            name: "BridgeGPIO",
+            dependencies: [.product(name: "Logging", package: "swift-log")]
+        ),
+        // The daemon: ESP session, router, local MQTT server, status.
+        .target(
+            name: "BridgeCore",
+            dependencies: [
+                "BridgeLink", "BridgeMQTT", "BridgeSerial", "BridgeGPIO",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The simulated board: firmware under MicroPython behind a simulated wire.
+        .target(
+            name: "BridgeSim",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "mqttbridged",
+            dependencies: [
+                "BridgeCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "mqttbridge",
+            dependencies: [
+                "BridgeMQTT",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "esp-sim",
+            dependencies: [
+                "BridgeSim",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "BridgeLinkTests", dependencies: ["BridgeLink"]),
+        .testTarget(name: "BridgeMQTTTests", dependencies: ["BridgeMQTT"]),
+        .testTarget(name: "BridgeGPIOTests", dependencies: ["BridgeGPIO"]),
+        .testTarget(name: "BridgeCoreTests", dependencies: ["BridgeCore"]),
+    ],
+    swiftLanguageModes: [.v6]
+)
