@@ -63,6 +63,7 @@ let package = Package(
         .target(
             name: "BridgeSim",
             dependencies: [
+                "BridgeGPIO",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
