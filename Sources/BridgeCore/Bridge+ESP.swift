@@ -1,0 +1,337 @@
+import BridgeGPIO
+import BridgeLink
+import Logging
+import NIOCore
+
+/// The ESP side: the reset ladder, the handshake (firmware-protocol.md §6) and the ESP's messages.
+extension Bridge {
+    static let linkProtocolVersion: UInt8 = 1
+    /// Frames the daemon accepts from the ESP: large enough for any message the firmware sends.
+    static let hostMaximumBody: UInt16 = 8192
+    /// Before the ESP's HELLO arrives, frames stay within the size every peer accepts.
+    static let defaultMaximumBody = 512
+
+    /// The largest frame body the ESP accepts.
+    var peerMaximumBody: Int { peerHello.map { Int($0.maxBody) } ?? Self.defaultMaximumBody }
+
+    // MARK: - Link channel life cycle
+
+    /// The serial channel is up: start from a known state by resetting the ESP.
+    func linkChannelActive(_ channel: any Channel) {
+        espChannel = channel
+        logger.info("serial link open", metadata: ["device": "\(configuration.device)"])
+        resetESP()
+    }
+
+    /// The serial channel closed (device unplugged, `esp-sim` stopped).
+    func linkChannelInactive() {
+        espChannel = nil
+        handshakeTimer?.cancel()
+        brokerConnected = false
+        outbound.retryAllInFlight()
+        status.link.detail = "serial device closed; reopening"
+        linkState = .deviceLost
+    }
+
+    // MARK: - Reset ladder
+
+    /// Resets the ESP through its RESET line (or asks for HELLO without one) and waits for HELLO.
+    func resetESP() {
+        handshakeTimer?.cancel()
+        brokerConnected = false
+        status.link.resets += 1
+        linkState = .resetting
+        guard let resetLines else {
+            send(.hello(hostHello))
+            awaitHello()
+            return
+        }
+        do {
+            try resetLines.holdInReset(true)
+        } catch {
+            logger.error("cannot drive the ESP's RESET line: \(error)")
+            awaitHello()
+            return
+        }
+        handshakeTimer = eventLoop.scheduleTask(in: .init(ESPResetLines.pulseWidth)) { [self] in
+            do {
+                try resetLines.holdInReset(false)
+            } catch {
+                logger.error("cannot release the ESP's RESET line: \(error)")
+            }
+            awaitHello()
+        }
+    }
+
+    private func awaitHello() {
+        linkState = .awaitingHello
+        handshakeTimer = eventLoop.scheduleTask(in: .init(configuration.helloTimeout)) { [self] in
+            helloTimedOut()
+        }
+    }
+
+    private func helloTimedOut() {
+        resetAttempt += 1
+        status.link.helloTimeouts += 1
+        let delay = resetBackoff(attempt: resetAttempt)
+        let timeout = configuration.helloTimeout.components.seconds
+        let message =
+            "no HELLO from the ESP on \(configuration.device) within \(timeout) s (attempt \(resetAttempt)): "
+            + "check that the bridge firmware is flashed, the wiring (ESP TX → host RX, RX ← TX, GND, RESET) "
+            + "and the baud rate (\(configuration.baudRate)); resetting again in \(delay.components.seconds) s"
+        logger.warning("\(message)")
+        status.link.detail = message
+        publishStatus()
+        handshakeTimer = eventLoop.scheduleTask(in: .init(delay)) { [self] in resetESP() }
+    }
+
+    /// 1 s doubling up to the configured maximum.
+    func resetBackoff(attempt: Int) -> Duration {
+        let seconds = 1 << min(max(attempt - 1, 0), 16)
+        return min(.seconds(seconds), configuration.maximumResetBackoff)
+    }
+
+    // MARK: - Handshake
+
+    var hostHello: LinkHello {
+        LinkHello(
+            version: Self.linkProtocolVersion, maxBody: Self.hostMaximumBody, window: 1, maxInflight: 0,
+            capabilities: 0, bootCount: 0, resetReason: 0, software: Self.software, freeHeap: 0)
+    }
+
+    var espConfig: LinkConfig {
+        var config = LinkConfig()
+        config.wifiSSID = configuration.wifi.ssid
+        config.wifiPassword = configuration.wifi.password
+        config.brokerHost = configuration.broker.host
+        config.brokerPort = UInt16(configuration.broker.port)
+        config.clientID = configuration.broker.clientID
+        config.username = configuration.broker.username
+        config.password = configuration.broker.password.map { ByteBuffer(string: $0) }
+        config.keepAlive = UInt16(configuration.broker.keepAlive)
+        config.cleanSession = configuration.broker.cleanSession
+        return config
+    }
+
+    private func receivedHello(_ hello: LinkHello) {
+        guard hello.version == Self.linkProtocolVersion else {
+            handshakeTimer?.cancel()
+            let detail =
+                "host speaks link protocol \(Self.linkProtocolVersion), firmware '\(hello.software)' speaks "
+                + "\(hello.version): update mqttbridged or flash a matching firmware"
+            logger.error("\(detail)")
+            status.link.detail = detail
+            send(.error(LinkError(code: .version, detail: detail)))
+            linkState = .incompatible
+            return
+        }
+        switch linkState {
+        case .configuring(let bootCount) where bootCount == hello.bootCount:
+            // The ESP repeats HELLO every second until our CONFIG lands; the config timer covers a lost one.
+            return
+        case .running, .configuring:
+            logger.warning(
+                "the ESP restarted by itself (reset reason: \(ResetReason.name(hello.resetReason)), boot \(hello.bootCount)); replaying its configuration and \(subscriptions.upstreamFilters.count) subscriptions"
+            )
+        default:
+            break
+        }
+        handshakeTimer?.cancel()
+        resetAttempt = 0
+        brokerConnected = false
+        outbound.retryAllInFlight()
+        peerHello = hello
+        status.esp.software = hello.software
+        status.esp.protocolVersion = Int(hello.version)
+        status.esp.bootCount = Int(hello.bootCount)
+        status.esp.resetReason = ResetReason.name(hello.resetReason)
+        status.esp.freeHeap = Int(hello.freeHeap)
+        status.esp.maximumBody = Int(hello.maxBody)
+        status.esp.maximumInflight = Int(hello.maxInflight)
+        status.link.detail = ""
+        status.wifi = .init()
+        status.broker.state = "unknown"
+        logger.info(
+            "ESP says HELLO: \(hello.software), link protocol \(hello.version), boot \(hello.bootCount), reset reason: \(ResetReason.name(hello.resetReason)), free heap \(hello.freeHeap) B"
+        )
+        send(.hello(hostHello))
+        send(.config(espConfig))
+        linkState = .configuring(bootCount: hello.bootCount)
+        handshakeTimer = eventLoop.scheduleTask(in: .init(configuration.helloTimeout)) { [self] in
+            logger.warning("the ESP did not answer CONFIG within \(configuration.helloTimeout); resetting it")
+            resetESP()
+        }
+    }
+
+    private func receivedConfigAck(_ ack: LinkConfigAck) {
+        handshakeTimer?.cancel()
+        guard ack.result == .accepted else {
+            let detail =
+                "the ESP refused its configuration (\(ack.result)): \(ack.detail); fix the WiFi/broker options and restart mqttbridged"
+            logger.error("\(detail)")
+            status.link.detail = detail
+            linkState = .configRejected
+            return
+        }
+        logger.info("ESP configured; replaying \(subscriptions.upstreamFilters.count) subscriptions")
+        // Every accepted CONFIG empties the ESP's subscription set (§5.2), so replay after each one.
+        for filter in subscriptions.upstreamFilters {
+            send(.subscribe(LinkSubscribe(qos: 1, filter: filter.description)))
+        }
+        linkState = .running
+        pumpOutbound()
+    }
+
+    // MARK: - Messages from the ESP
+
+    func received(_ message: LinkMessage) {
+        switch message {
+        case .hello(let hello):
+            receivedHello(hello)
+        case .configAck(let ack):
+            receivedConfigAck(ack)
+        case .error(let error):
+            logger.warning("the ESP reports a link error: \(error.code): \(error.detail)")
+        case .ping(let ping):
+            send(.pong(LinkPong(token: ping.token)))
+        case .pong:
+            break
+        case .pubAck(let ack):
+            receivedPubAck(ack)
+        case .subAck(let ack):
+            if ack.granted == 0x80 {
+                logger.error("the broker refused the subscription to '\(ack.filter)'")
+            } else {
+                logger.debug("broker subscription '\(ack.filter)' granted qos \(ack.granted)")
+            }
+        case .message(let incoming):
+            status.traffic.receivedFromBroker += 1
+            routeFromBroker(incoming)
+        case .wifi(let wifi):
+            receivedWiFiState(wifi)
+        case .broker(let broker):
+            receivedBrokerState(broker)
+        case .log(let log):
+            logFromESP(log)
+        case .stats(let stats):
+            status.esp.freeHeap = Int(stats.freeHeap)
+            status.esp.uptime = Int(stats.uptime)
+        case .config, .publish, .subscribe, .unsubscribe:
+            send(.error(LinkError(code: .unknownType, detail: "type \(message.typeName) is sent by the host only")))
+        }
+    }
+
+    private func receivedWiFiState(_ wifi: LinkWiFiState) {
+        let names = ["down", "connecting", "up"]
+        status.wifi.state = Int(wifi.state) < names.count ? names[Int(wifi.state)] : "state \(wifi.state)"
+        status.wifi.rssi = Int(wifi.rssi)
+        status.wifi.address = wifi.address
+        status.wifi.reason = wifi.reason
+        let reason = wifi.reason.isEmpty ? "" : " (\(wifi.reason))"
+        logger.info("ESP WiFi \(status.wifi.state)\(reason)")
+        publishStatus()
+    }
+
+    private func receivedBrokerState(_ broker: LinkBrokerState) {
+        let names = ["disconnected", "connecting", "connected"]
+        status.broker.state = Int(broker.state) < names.count ? names[Int(broker.state)] : "state \(broker.state)"
+        status.broker.reason = broker.reason
+        status.broker.returnCode = Int(broker.returnCode)
+        let wasConnected = brokerConnected
+        brokerConnected = broker.state == 2
+        if brokerConnected {
+            logger.info("broker \(status.broker.address) connected")
+            pumpOutbound()
+        } else if wasConnected || broker.state == 0 {
+            let reason = broker.reason.isEmpty ? "" : ": \(broker.reason)"
+            logger.warning("broker \(status.broker.address) \(status.broker.state)\(reason); the ESP retries by itself")
+        }
+        publishStatus()
+    }
+
+    private func logFromESP(_ log: LinkLog) {
+        let level: Logger.Level
+        switch log.level {
+        case 0: level = .debug
+        case 1: level = .info
+        case 2: level = .warning
+        default: level = .error
+        }
+        logger.log(level: level, "ESP: \(log.text)")
+    }
+
+    // MARK: - Publishing to the broker
+
+    /// Sends waiting qos 1 publishes while the link and broker are up and the ESP has room.
+    func pumpOutbound() {
+        guard linkState == .running, brokerConnected, let hello = peerHello else { return }
+        let batch = outbound.takeSendable(limit: max(Int(hello.maxInflight), 1))
+        for entry in batch {
+            send(
+                .publish(
+                    LinkPublish(
+                        qos: 1, retain: entry.retain, messageID: entry.messageID, topic: entry.topic,
+                        payload: entry.payload)),
+                flush: false)
+        }
+        if !batch.isEmpty { espChannel?.flush() }
+    }
+
+    private func receivedPubAck(_ ack: LinkPubAck) {
+        switch ack.result {
+        case .delivered:
+            if let entry = outbound.settle(ack.messageID) {
+                status.traffic.publishedToBroker += 1
+                clients[entry.origin.connection]?.acknowledgePublish(packetID: entry.origin.packetID, qos: entry.origin.qos)
+            }
+        case .rejected:
+            if let entry = outbound.settle(ack.messageID) {
+                status.traffic.rejected += 1
+                logger.error("the ESP rejected a publish to '\(entry.topic)' (\(entry.payload.readableBytes) B); it is dropped")
+                clients[entry.origin.connection]?.acknowledgePublish(packetID: entry.origin.packetID, qos: entry.origin.qos)
+            } else if ack.messageID == 0 {
+                status.traffic.droppedQoS0 += 1
+            }
+        case .offline, .busy:
+            if ack.messageID == 0 {
+                status.traffic.droppedQoS0 += 1
+                return
+            }
+            outbound.retry(ack.messageID)
+            if ack.result == .offline { brokerConnected = false }
+        }
+        resumePausedClientsIfRoom()
+        pumpOutbound()
+    }
+
+    // MARK: - Writing
+
+    /// Writes a message to the ESP. Messages while the link is down are dropped: the handshake
+    /// replays all state the ESP needs.
+    func send(_ message: LinkMessage, flush: Bool = true) {
+        guard let channel = espChannel else { return }
+        let frame = message.frame
+        status.link.framesOut += 1
+        if flush {
+            channel.writeAndFlush(frame, promise: nil)
+        } else {
+            channel.write(frame, promise: nil)
+        }
+    }
+}
+
+/// Names for the reset reasons of firmware-protocol.md §5.1.
+enum ResetReason {
+    static func name(_ code: UInt8) -> String {
+        switch code {
+        case 0: return "power-on"
+        case 1: return "hardware watchdog"
+        case 2: return "exception"
+        case 3: return "software watchdog"
+        case 4: return "software restart"
+        case 5: return "wake from deep sleep"
+        case 6: return "external reset"
+        default: return "unknown (\(code))"
+        }
+    }
+}

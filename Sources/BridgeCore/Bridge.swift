@@ -1,0 +1,119 @@
+import BridgeGPIO
+import BridgeLink
+import BridgeMQTT
+import Logging
+import NIOCore
+
+/// The daemon's state and the rules that join its two sides: the ESP on the serial link and the
+/// local MQTT clients on the Unix socket.
+///
+/// Every method runs on one event loop, which serialises all state changes without locks: channel
+/// handlers reach the bridge through `NIOLoopBound`. The link handshake lives in `Bridge+ESP.swift`,
+/// the local MQTT side in `Bridge+Local.swift`.
+public final class Bridge {
+    /// Where the handshake with the ESP stands (firmware-protocol.md §6).
+    enum LinkState: Equatable {
+        case starting
+        case resetting
+        case awaitingHello
+        case configuring(bootCount: UInt32)
+        case running
+        case incompatible
+        case configRejected
+        case deviceLost
+
+        var name: String {
+            switch self {
+            case .starting: return "starting"
+            case .resetting: return "resetting"
+            case .awaitingHello: return "waiting-for-hello"
+            case .configuring: return "configuring"
+            case .running: return "running"
+            case .incompatible: return "incompatible"
+            case .configRejected: return "config-rejected"
+            case .deviceLost: return "device-lost"
+            }
+        }
+    }
+
+    /// Who is waiting for a qos 1 publish to reach the broker.
+    struct PublishOrigin: Sendable {
+        let connection: LocalConnectionID
+        let packetID: UInt16
+        let qos: MQTTQoS
+    }
+
+    static let software = "mqttbridged 0.1.0"
+    static let statusTopic = "$bridge/status"
+    /// Filters under this prefix are served by the daemon itself and never go to the broker.
+    static let localTopicPrefix = "$bridge/"
+
+    let configuration: BridgeConfiguration
+    let eventLoop: any EventLoop
+    var logger: Logger
+    let resetLines: ESPResetLines?
+
+    var status = BridgeStatus()
+    var linkState: LinkState = .starting {
+        didSet {
+            guard linkState != oldValue else { return }
+            status.link.state = linkState.name
+            publishStatus()
+        }
+    }
+    var espChannel: (any Channel)?
+    var peerHello: LinkHello?
+    var brokerConnected = false
+    var resetAttempt = 0
+    var handshakeTimer: Scheduled<Void>?
+
+    var subscriptions = SubscriptionTable()
+    /// Subscriptions to the daemon's own `$bridge/…` topics.
+    var localTopicSubscriptions = SubscriptionTable()
+    var clients: [LocalConnectionID: LocalClientSession] = [:]
+    var connectionsByClientIdentifier: [String: LocalConnectionID] = [:]
+    var nextConnectionID: LocalConnectionID = 1
+    var outbound: OutboundPublishes<PublishOrigin>
+
+    /// - Parameter resetLines: the RESET/READY lines, or `nil` when none are wired.
+    public init(
+        configuration: BridgeConfiguration,
+        eventLoop: any EventLoop,
+        resetLines: ESPResetLines?,
+        logger: Logger
+    ) {
+        self.configuration = configuration
+        self.eventLoop = eventLoop
+        self.resetLines = resetLines
+        self.logger = logger
+        self.outbound = OutboundPublishes(capacity: configuration.maximumPendingPublishes)
+        status.link.device = configuration.device
+        status.link.baudRate = configuration.baudRate
+        status.broker.address = "\(configuration.broker.host):\(configuration.broker.port)"
+    }
+
+    /// The current status, with the traffic counters brought up to date.
+    public var currentStatus: BridgeStatus {
+        var snapshot = status
+        snapshot.traffic.localClients = clients.count
+        snapshot.traffic.localSubscriptions = subscriptions.count
+        snapshot.traffic.brokerSubscriptions = subscriptions.upstreamFilters.count
+        snapshot.traffic.pendingPublishes = outbound.count
+        return snapshot
+    }
+
+    /// Sends the status to every local subscriber of `$bridge/status`.
+    func publishStatus() {
+        let recipients = localTopicSubscriptions.recipients(of: Self.statusTopic)
+        guard !recipients.isEmpty else { return }
+        let payload = statusPayload()
+        for (connection, _) in recipients {
+            // Status is a snapshot: qos 0 is enough, a newer one follows any change.
+            clients[connection]?.deliver(topic: Self.statusTopic, payload: payload, qos: .atMostOnce, retain: true)
+        }
+    }
+
+    func statusPayload() -> ByteBuffer {
+        ByteBuffer(bytes: StatusEncoding.json(currentStatus))
+    }
+}

@@ -1,0 +1,68 @@
+/// A snapshot of the daemon's view of the whole path, served as JSON on the retained local topic
+/// `$bridge/status` and printed by `mqttbridge status`.
+public struct BridgeStatus: Codable, Sendable, Equatable {
+    public struct Link: Codable, Sendable, Equatable {
+        /// `starting`, `resetting`, `waiting-for-hello`, `configuring`, `running`, `incompatible`,
+        /// `config-rejected`, `device-lost`.
+        public var state = "starting"
+        public var detail = ""
+        public var device = ""
+        public var baudRate = 0
+        public var framesIn = 0
+        public var framesOut = 0
+        public var bytesIn = 0
+        public var bytesOut = 0
+        public var crcErrors = 0
+        public var framingErrors = 0
+        public var oversizeFrames = 0
+        public var unsupportedFrames = 0
+        public var resets = 0
+        public var helloTimeouts = 0
+    }
+
+    public struct ESP: Codable, Sendable, Equatable {
+        public var software = ""
+        public var protocolVersion = 0
+        public var bootCount = 0
+        public var resetReason = ""
+        public var freeHeap = 0
+        public var uptime = 0
+        public var maximumBody = 0
+        public var maximumInflight = 0
+    }
+
+    public struct WiFi: Codable, Sendable, Equatable {
+        /// `unknown`, `down`, `connecting`, `up`.
+        public var state = "unknown"
+        public var rssi = 0
+        public var address = ""
+        public var reason = ""
+    }
+
+    public struct Broker: Codable, Sendable, Equatable {
+        /// `unknown`, `disconnected`, `connecting`, `connected`.
+        public var state = "unknown"
+        public var address = ""
+        public var reason = ""
+        public var returnCode = 0
+    }
+
+    public struct Traffic: Codable, Sendable, Equatable {
+        public var localClients = 0
+        public var localSubscriptions = 0
+        public var brokerSubscriptions = 0
+        public var publishedToBroker = 0
+        public var receivedFromBroker = 0
+        public var pendingPublishes = 0
+        public var droppedQoS0 = 0
+        public var rejected = 0
+    }
+
+    public var link = Link()
+    public var esp = ESP()
+    public var wifi = WiFi()
+    public var broker = Broker()
+    public var traffic = Traffic()
+
+    public init() {}
+}

@@ -1,0 +1,192 @@
+import CLibSerialPort
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// An opened serial device, configured raw 8N1 at a baud rate, ready to hand to SwiftNIO.
+///
+/// Two kinds of device are first-class, as gpsd treats them: a pseudo-terminal (the loopback test
+/// harness, `esp-sim`) is opened and configured with termios, because libserialport cannot open one
+/// (it needs a `/sys/class/tty/NAME/device` entry and `TIOCMGET`); a real UART goes through
+/// libserialport, which also locks it against other users.
+///
+/// - Note: ``SerialDevice`` owns its descriptor and, for a UART, the libserialport handle.
+///   ``takeDescriptorForChannel()`` returns a `dup` that the caller (SwiftNIO) owns and closes;
+///   call ``close()`` once that channel is closed.
+public final class SerialDevice {
+    /// What kind of device the path turned out to be.
+    public enum Kind: Sendable, Equatable, CustomStringConvertible {
+        case pseudoTerminal
+        case uart
+
+        public var description: String {
+            switch self {
+            case .pseudoTerminal: return "pseudo-terminal"
+            case .uart: return "UART"
+            }
+        }
+    }
+
+    public let path: String
+    public let kind: Kind
+    public private(set) var baudRate: Int
+    private var descriptor: CInt
+    private var port: OpaquePointer?
+
+    /// Opens `path` raw 8N1 at `baudRate`, choosing termios or libserialport by the device's kind.
+    /// - Throws: ``SerialDeviceError`` that says what to do.
+    public init(path: String, baudRate: Int) throws(SerialDeviceError) {
+        guard TermiosSpeed.constant(for: baudRate) != nil else { throw .unsupportedBaudRate(baudRate) }
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            if errno == EACCES { throw .permissionDenied(path: path) }
+            throw .notFound(path: path)
+        }
+        guard info.st_mode & S_IFMT == S_IFCHR else {
+            throw .notACharacterDevice(path: path, kind: Self.fileKind(mode: info.st_mode))
+        }
+        self.path = path
+        self.baudRate = baudRate
+        if Self.isPseudoTerminalReplica(rdev: UInt64(info.st_rdev)) {
+            kind = .pseudoTerminal
+            descriptor = try Self.openWithTermios(path: path, baudRate: baudRate)
+            port = nil
+        } else {
+            kind = .uart
+            (port, descriptor) = try Self.openWithLibSerialPort(path: path, baudRate: baudRate)
+        }
+    }
+
+    deinit { close() }
+
+    /// A duplicate of the device's descriptor for SwiftNIO's `NIOPipeBootstrap`, which takes
+    /// ownership of it (sets `O_NONBLOCK`, closes it with the channel).
+    public func takeDescriptorForChannel() throws(SerialDeviceError) -> CInt {
+        let copy = dup(descriptor)
+        guard copy >= 0 else {
+            throw .configurationFailed(path: path, detail: "dup failed: \(String(cString: strerror(errno)))")
+        }
+        return copy
+    }
+
+    /// Closes the device. Safe to call twice.
+    public func close() {
+        if let port {
+            sp_close(port)
+            sp_free_port(port)
+            self.port = nil
+            descriptor = -1
+        } else if descriptor >= 0 {
+            _ = Glibc.close(descriptor)
+            descriptor = -1
+        }
+    }
+
+    // MARK: - Opening
+
+    /// Unix98 PTY replicas (`/dev/pts/N`) have majors 136–143 (Documentation/admin-guide/devices.txt).
+    static func isPseudoTerminalReplica(rdev: UInt64) -> Bool {
+        let major = ((rdev >> 8) & 0xfff) | ((rdev >> 32) & ~UInt64(0xfff))
+        return (136...143).contains(major)
+    }
+
+    private static func fileKind(mode: mode_t) -> String {
+        switch mode & S_IFMT {
+        case S_IFDIR: return "directory"
+        case S_IFREG: return "regular file"
+        case S_IFBLK: return "block device"
+        case S_IFIFO: return "FIFO"
+        case S_IFSOCK: return "socket"
+        default: return "special file"
+        }
+    }
+
+    private static func openWithTermios(path: String, baudRate: Int) throws(SerialDeviceError) -> CInt {
+        let fd = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC)
+        guard fd >= 0 else {
+            if errno == EACCES { throw .permissionDenied(path: path) }
+            throw .configurationFailed(path: path, detail: String(cString: strerror(errno)))
+        }
+        guard isatty(fd) == 1 else {
+            _ = Glibc.close(fd)
+            throw .notATerminal(path: path)
+        }
+        do {
+            try configureRaw(fd: fd, path: path, baudRate: baudRate)
+        } catch {
+            _ = Glibc.close(fd)
+            throw error
+        }
+        return fd
+    }
+
+    /// Raw mode, 8N1, no flow control, reads return as soon as a byte is there.
+    static func configureRaw(fd: CInt, path: String, baudRate: Int) throws(SerialDeviceError) {
+        var settings = termios()
+        guard tcgetattr(fd, &settings) == 0 else {
+            throw .configurationFailed(path: path, detail: "tcgetattr: \(String(cString: strerror(errno)))")
+        }
+        cfmakeraw(&settings)
+        settings.c_cflag |= tcflag_t(CLOCAL) | tcflag_t(CREAD)
+        settings.c_cflag &= ~(tcflag_t(CSTOPB) | tcflag_t(CRTSCTS))
+        withUnsafeMutableBytes(of: &settings.c_cc) { cc in
+            cc[Int(VMIN)] = 1
+            cc[Int(VTIME)] = 0
+        }
+        let speed = TermiosSpeed.constant(for: baudRate)!
+        cfsetispeed(&settings, speed)
+        cfsetospeed(&settings, speed)
+        guard tcsetattr(fd, TCSANOW, &settings) == 0 else {
+            throw .configurationFailed(path: path, detail: "tcsetattr: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    private static func openWithLibSerialPort(
+        path: String,
+        baudRate: Int
+    ) throws(SerialDeviceError) -> (OpaquePointer, CInt) {
+        var portPointer: OpaquePointer?
+        guard sp_get_port_by_name(path, &portPointer) == SP_OK, let port = portPointer else {
+            // libserialport only knows devices with a /sys/class/tty entry.
+            throw .notATerminal(path: path)
+        }
+        func fail(_ step: String) -> SerialDeviceError {
+            let message = sp_last_error_message().map { pointer in
+                defer { sp_free_error_message(pointer) }
+                return String(cString: pointer)
+            } ?? "unknown error"
+            if message.contains("Permission denied") { return .permissionDenied(path: path) }
+            if message.contains("Resource temporarily unavailable") || message.contains("busy") {
+                return .busy(path: path, detail: message)
+            }
+            return .configurationFailed(path: path, detail: "\(step): \(message)")
+        }
+        guard sp_open(port, SP_MODE_READ_WRITE) == SP_OK else {
+            let error = fail("open")
+            sp_free_port(port)
+            throw error
+        }
+        guard sp_set_baudrate(port, CInt(baudRate)) == SP_OK,
+            sp_set_bits(port, 8) == SP_OK,
+            sp_set_parity(port, SP_PARITY_NONE) == SP_OK,
+            sp_set_stopbits(port, 1) == SP_OK,
+            sp_set_flowcontrol(port, SP_FLOWCONTROL_NONE) == SP_OK
+        else {
+            let error = fail("configure")
+            sp_close(port)
+            sp_free_port(port)
+            throw error
+        }
+        var fd: CInt = -1
+        guard sp_get_port_handle(port, &fd) == SP_OK, fd >= 0 else {
+            let error = fail("get handle")
+            sp_close(port)
+            sp_free_port(port)
+            throw error
+        }
+        return (port, fd)
+    }
+}

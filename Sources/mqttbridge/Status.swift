@@ -1,0 +1,71 @@
+import ArgumentParser
+import BridgeCore
+import BridgeMQTT
+import NIOCore
+
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show the state of the link, the ESP, its WiFi and the broker connection.")
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Flag(help: "Print the raw JSON status.")
+    var json = false
+
+    func run() async throws {
+        let client = LocalMQTTClient(options: connection)
+        let topic = "$bridge/status"
+        let payload = try await withTimeout(seconds: connection.timeout, "mqttbridged sent no status") {
+            try await client.withSession { inbound, outbound in
+                try await outbound.write(
+                    .subscribe(MQTTSubscribe(packetId: 1, subscriptions: [MQTTSubscription(filter: topic, qos: .atMostOnce)])))
+                while true {
+                    if case .publish(let publish) = try await client.next(&inbound), publish.topic == topic {
+                        return Array(buffer: publish.payload)
+                    }
+                }
+            }
+        }
+        if json {
+            print(String(decoding: payload, as: UTF8.self))
+            return
+        }
+        print(StatusReport.text(try StatusEncoding.decode(payload)))
+    }
+}
+
+/// The status as a person reads it.
+enum StatusReport {
+    static func text(_ status: BridgeStatus) -> String {
+        let link = status.link
+        let esp = status.esp
+        let traffic = status.traffic
+        var lines = [
+            "link:    \(link.state) on \(link.device) at \(link.baudRate) baud",
+            "         frames in/out \(link.framesIn)/\(link.framesOut), bytes in/out \(link.bytesIn)/\(link.bytesOut), "
+                + "CRC errors \(link.crcErrors), framing errors \(link.framingErrors), resets \(link.resets)",
+        ]
+        if !link.detail.isEmpty { lines.append("         \(link.detail)") }
+        if esp.software.isEmpty {
+            lines.append("esp:     not heard from yet")
+        } else {
+            lines.append(
+                "esp:     \(esp.software), link protocol \(esp.protocolVersion), boot \(esp.bootCount), "
+                    + "reset reason: \(esp.resetReason), free heap \(esp.freeHeap) B, up \(esp.uptime) s")
+        }
+        var wifi = "wifi:    \(status.wifi.state)"
+        if status.wifi.state == "up" { wifi += ", \(status.wifi.address), RSSI \(status.wifi.rssi) dBm" }
+        if !status.wifi.reason.isEmpty { wifi += " (\(status.wifi.reason))" }
+        lines.append(wifi)
+        var broker = "broker:  \(status.broker.state) (\(status.broker.address))"
+        if !status.broker.reason.isEmpty { broker += ": \(status.broker.reason)" }
+        lines.append(broker)
+        lines.append(
+            "local:   \(traffic.localClients) clients, \(traffic.localSubscriptions) subscriptions "
+                + "(\(traffic.brokerSubscriptions) at the broker), \(traffic.pendingPublishes) publishes pending")
+        lines.append(
+            "traffic: \(traffic.publishedToBroker) published, \(traffic.receivedFromBroker) received, "
+                + "\(traffic.droppedQoS0) qos 0 dropped, \(traffic.rejected) rejected")
+        return lines.joined(separator: "\n")
+    }
+}

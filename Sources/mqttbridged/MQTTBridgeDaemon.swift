@@ -1,0 +1,145 @@
+import ArgumentParser
+import BridgeCore
+import BridgeGPIO
+import Logging
+import ServiceLifecycle
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@main
+struct MQTTBridgeDaemon: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mqttbridged",
+        abstract: "MQTT for this host through an ESP8266 on a serial line.",
+        discussion: """
+            Resets the ESP through its RESET line, pushes it the WiFi and broker configuration, and serves \
+            MQTT 3.1.1 to local clients on a Unix socket (mosquitto_pub --unix, paho-mqtt, mqttbridge).
+            """
+    )
+
+    @Option(help: "The serial device wired to the ESP8266 (a UART, a USB serial adapter or a pseudo-terminal).")
+    var device: String
+
+    @Option(help: "Serial line speed.")
+    var baud = 115200
+
+    @Option(help: "The sysfs GPIO directory.")
+    var gpioRoot = GPIODefaults.sysfsRoot
+
+    @Option(name: .customLong("reset-gpio"), help: "GPIO line wired to the ESP's RST pin (active low).")
+    var resetLine = GPIODefaults.resetLine
+
+    @Option(name: .customLong("ready-gpio"), help: "GPIO line wired to the firmware's READY output.")
+    var readyLine = GPIODefaults.readyLine
+
+    @Flag(help: "No GPIO lines are wired: ask the ESP for HELLO instead of resetting it.")
+    var noGpio = false
+
+    @Option(help: "Where to serve MQTT for local clients.")
+    var socket = "/run/mqttbridge/mqtt.sock"
+
+    @Option(help: "The MQTT broker the ESP connects to, HOST:PORT (port 1883 if omitted).")
+    var broker: String
+
+    @Option(help: "MQTT client id the ESP uses at the broker (default: mqttbridge-HOSTNAME).")
+    var clientId: String?
+
+    @Option(help: "Broker user name.")
+    var username: String?
+
+    @Option(help: "Broker password.")
+    var password: String?
+
+    @Option(help: "Broker keepalive in seconds (0 disables).")
+    var keepalive = 60
+
+    @Option(help: "WiFi network name.")
+    var wifiSsid: String
+
+    @Option(help: "WiFi password (empty for an open network).")
+    var wifiPassword = ""
+
+    @Option(help: "Seconds to wait for the ESP's HELLO after a reset before resetting it again.")
+    var helloTimeout = 5
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel = "info"
+
+    func validate() throws {
+        _ = try brokerAddress()
+        guard (0...65535).contains(keepalive) else {
+            throw ValidationError("--keepalive must be between 0 and 65535 seconds, not \(keepalive)")
+        }
+        guard !wifiSsid.isEmpty, wifiSsid.utf8.count <= 32 else {
+            throw ValidationError("--wifi-ssid must be 1 to 32 bytes long")
+        }
+        guard wifiPassword.utf8.count <= 64 else {
+            throw ValidationError("--wifi-password must be at most 64 bytes long")
+        }
+        guard (1...600).contains(helloTimeout) else {
+            throw ValidationError("--hello-timeout must be between 1 and 600 seconds, not \(helloTimeout)")
+        }
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+        if let clientId, clientId.isEmpty {
+            throw ValidationError("--client-id must not be empty")
+        }
+    }
+
+    private func brokerAddress() throws -> (host: String, port: Int) {
+        let parts = broker.split(separator: ":", omittingEmptySubsequences: false)
+        guard (1...2).contains(parts.count), !parts[0].isEmpty else {
+            throw ValidationError("--broker must be HOST or HOST:PORT, not '\(broker)'")
+        }
+        guard parts.count == 2 else { return (String(parts[0]), 1883) }
+        guard let port = Int(parts[1]), (1...65535).contains(port) else {
+            throw ValidationError("--broker port must be a number from 1 to 65535, not '\(parts[1])'")
+        }
+        return (String(parts[0]), port)
+    }
+
+    private func defaultClientID() -> String {
+        var name = [CChar](repeating: 0, count: 256)
+        gethostname(&name, name.count)
+        return "mqttbridge-" + String(cString: name)
+    }
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "mqttbridged")
+        let (host, port) = try brokerAddress()
+        var configuration = BridgeConfiguration(
+            device: device,
+            baudRate: baud,
+            lines: noGpio ? nil : .init(gpioRoot: gpioRoot, resetLine: resetLine, readyLine: readyLine),
+            socketPath: socket,
+            broker: .init(
+                host: host, port: port, clientID: clientId ?? defaultClientID(), username: username,
+                password: password, keepAlive: keepalive),
+            wifi: .init(ssid: wifiSsid, password: wifiPassword)
+        )
+        configuration.helloTimeout = .seconds(helloTimeout)
+        let group = ServiceGroup(
+            services: [BridgeService(configuration: configuration, logger: logger)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        )
+        do {
+            try await group.run()
+        } catch let error as BridgeStartupError {
+            logger.critical("\(error)")
+            throw ExitCode(1)
+        } catch let error as ServiceGroupError {
+            logger.critical("\(error)")
+            throw ExitCode(1)
+        }
+    }
+}

@@ -1,0 +1,193 @@
+"""Fixtures for the integration tests: every real part, each test with its own.
+
+A test gets its own mosquitto (on a free loopback port), its own esp-sim (the real firmware under
+the MicroPython Unix port behind pseudo-terminals, with a fake sysfs GPIO tree) and its own
+mqttbridged serving its own Unix socket. Nothing is shared between tests.
+
+The binaries come from MQTTBRIDGE_BIN (scripts/test sets it to `swift build --show-bin-path`).
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(os.environ.get("MQTTBRIDGE_BIN", ROOT / ".build" / "debug"))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(predicate, timeout, what):
+    """Polls `predicate` until it returns a true value; fails the test with `what` on timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.05)
+
+
+class Process:
+    """A child process whose output goes to a log file the test can read."""
+
+    def __init__(self, name, argv, log_dir, env=None):
+        self.name = name
+        self.log_path = Path(log_dir) / f"{name}.log"
+        self._log = open(self.log_path, "wb")
+        self.popen = subprocess.Popen(
+            argv, stdout=subprocess.PIPE if name == "esp-sim" else self._log, stderr=self._log,
+            env={**os.environ, **(env or {})}, start_new_session=True)
+
+    def log(self):
+        self._log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, sig=signal.SIGTERM, timeout=10):
+        if self.popen.poll() is None:
+            self.popen.send_signal(sig)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+                self.popen.wait()
+        self._log.close()
+        return self.popen.returncode
+
+
+class Broker:
+    def __init__(self, directory):
+        self.port = free_port()
+        self.directory = Path(directory)
+        conf = self.directory / "mosquitto.conf"
+        # mosquitto's defaults (1000 queued, 20 in flight) would drop a fast stream silently.
+        conf.write_text(
+            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+            "max_queued_messages 1000000\nmax_inflight_messages 0\nuser root\n")
+        self.process = Process("mosquitto", ["mosquitto", "-c", str(conf)], directory)
+        wait_until(self._accepts, 10, "mosquitto to listen")
+
+    def _accepts(self):
+        try:
+            socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+            return True
+        except OSError:
+            return False
+
+    def stop(self):
+        self.process.stop()
+
+
+class Collector:
+    """A paho client that records every message it receives."""
+
+    def __init__(self, client_id, **connect):
+        transport = "unix" if "path" in connect else "tcp"
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, transport=transport)
+        self.messages = []
+        self.client.on_message = lambda c, u, m: self.messages.append((m.topic, m.payload, m.qos, m.retain))
+        self.subscribed = []
+        self.client.on_subscribe = lambda c, u, mid, codes, props: self.subscribed.append(mid)
+        if "path" in connect:
+            self.client.connect(connect["path"], keepalive=30)
+        else:
+            self.client.connect("127.0.0.1", connect["port"], keepalive=30)
+        self.client.loop_start()
+
+    def subscribe(self, topic, qos=1):
+        result, mid = self.client.subscribe(topic, qos)
+        assert result == mqtt.MQTT_ERR_SUCCESS
+        wait_until(lambda: mid in self.subscribed, 10, f"SUBACK for {topic}")
+
+    def payloads(self):
+        return [payload for _, payload, _, _ in self.messages]
+
+    def close(self):
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+class Stack:
+    """esp-sim + mqttbridged against a broker, in one temporary directory."""
+
+    def __init__(self, directory, broker, start_sim=True, daemon_args=()):
+        self.directory = Path(directory)
+        self.broker = broker
+        self.link = self.directory / "esp-link"
+        self.gpio = self.directory / "gpio"
+        self.socket = str(self.directory / "mqtt.sock")
+        self.sim = None
+        if start_sim:
+            self.start_sim()
+        self.daemon = self.start_daemon(*daemon_args)
+
+    def start_sim(self):
+        self.sim = Process("esp-sim", [
+            str(BIN / "esp-sim"), "--link", str(self.link), "--gpio-root", str(self.gpio),
+            "--state-dir", str(self.directory / "esp-state"), "--firmware", str(ROOT / "firmware")],
+            self.directory)
+        line = self.sim.popen.stdout.readline().decode()
+        assert "ready" in line, f"esp-sim did not start: {self.sim.log()}"
+
+    def daemon_argv(self, *extra):
+        return [
+            str(BIN / "mqttbridged"), "--device", str(self.link), "--gpio-root", str(self.gpio),
+            "--socket", self.socket, "--broker", f"127.0.0.1:{self.broker.port}",
+            "--client-id", "mqttbridge-test", "--wifi-ssid", "mqttbridge-sim", "--keepalive", "10",
+            "--log-level", "debug", *extra]
+
+    def start_daemon(self, *extra):
+        process = Process("mqttbridged", self.daemon_argv(*extra), self.directory)
+        wait_until(lambda: os.path.exists(self.socket) or process.popen.poll() is not None, 20,
+                   "mqttbridged to open its socket")
+        assert process.popen.poll() is None, f"mqttbridged exited: {process.log()}"
+        return process
+
+    def status(self):
+        """The daemon's status, read from its retained $bridge/status topic."""
+        out = subprocess.run(
+            [str(BIN / "mqttbridge"), "status", "--json", "--socket", self.socket, "--timeout", "5"],
+            capture_output=True, timeout=20)
+        if out.returncode != 0:
+            return None
+        return json.loads(out.stdout)
+
+    def wait_for_broker(self, timeout=30):
+        return wait_until(
+            lambda: (s := self.status()) and s["broker"]["state"] == "connected" and s["link"]["state"] == "running" and s,
+            timeout, "the bridge to reach the broker")
+
+    def stop(self):
+        if self.daemon:
+            self.daemon.stop()
+        if self.sim:
+            self.sim.stop()
+
+
+@pytest.fixture
+def broker(tmp_path):
+    b = Broker(tmp_path)
+    yield b
+    b.stop()
+
+
+@pytest.fixture
+def stack(tmp_path, broker):
+    s = Stack(tmp_path, broker)
+    try:
+        s.wait_for_broker()
+        yield s
+    finally:
+        s.stop()
