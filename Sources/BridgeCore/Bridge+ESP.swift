@@ -5,14 +5,11 @@ import NIOCore
 
 /// The ESP side: the reset ladder, the handshake (firmware-protocol.md §6) and the ESP's messages.
 extension Bridge {
-    static let linkProtocolVersion: UInt8 = 1
-    /// Frames the daemon accepts from the ESP: large enough for any message the firmware sends.
+        /// Frames the daemon accepts from the ESP: large enough for any message the firmware sends.
     static let hostMaximumBody: UInt16 = 8192
-    /// Before the ESP's HELLO arrives, frames stay within the size every peer accepts.
-    static let defaultMaximumBody = 512
 
     /// The largest frame body the ESP accepts.
-    var peerMaximumBody: Int { peerHello.map { Int($0.maxBody) } ?? Self.defaultMaximumBody }
+    var peerMaximumBody: Int { peerHello.map { Int($0.maximumBodySize) } ?? LinkProtocol.minimumMaximumBodySize }
 
     // MARK: - Link channel life cycle
 
@@ -53,7 +50,7 @@ extension Bridge {
             awaitHello()
             return
         }
-        handshakeTimer = eventLoop.scheduleTask(in: .init(ESPResetLines.pulseWidth)) { [self] in
+        handshakeTimer = eventLoop.assumeIsolated().scheduleTask(in: .init(ESPResetLines.pulseWidth)) { [self] in
             do {
                 try resetLines.holdInReset(false)
             } catch {
@@ -65,7 +62,7 @@ extension Bridge {
 
     private func awaitHello() {
         linkState = .awaitingHello
-        handshakeTimer = eventLoop.scheduleTask(in: .init(configuration.helloTimeout)) { [self] in
+        handshakeTimer = eventLoop.assumeIsolated().scheduleTask(in: .init(configuration.helloTimeout)) { [self] in
             helloTimedOut()
         }
     }
@@ -82,7 +79,7 @@ extension Bridge {
         logger.warning("\(message)")
         status.link.detail = message
         publishStatus()
-        handshakeTimer = eventLoop.scheduleTask(in: .init(delay)) { [self] in resetESP() }
+        handshakeTimer = eventLoop.assumeIsolated().scheduleTask(in: .init(delay)) { [self] in resetESP() }
     }
 
     /// 1 s doubling up to the configured maximum.
@@ -94,9 +91,7 @@ extension Bridge {
     // MARK: - Handshake
 
     var hostHello: LinkHello {
-        LinkHello(
-            version: Self.linkProtocolVersion, maxBody: Self.hostMaximumBody, window: 1, maxInflight: 0,
-            capabilities: 0, bootCount: 0, resetReason: 0, software: Self.software, freeHeap: 0)
+        LinkHello(maximumBodySize: Self.hostMaximumBody, software: Self.software)
     }
 
     var espConfig: LinkConfig {
@@ -114,10 +109,10 @@ extension Bridge {
     }
 
     private func receivedHello(_ hello: LinkHello) {
-        guard hello.version == Self.linkProtocolVersion else {
+        guard hello.version == LinkProtocol.version else {
             handshakeTimer?.cancel()
             let detail =
-                "host speaks link protocol \(Self.linkProtocolVersion), firmware '\(hello.software)' speaks "
+                "host speaks link protocol \(LinkProtocol.version), firmware '\(hello.software)' speaks "
                 + "\(hello.version): update mqttbridged or flash a matching firmware"
             logger.error("\(detail)")
             status.link.detail = detail
@@ -131,7 +126,7 @@ extension Bridge {
             return
         case .running, .configuring:
             logger.warning(
-                "the ESP restarted by itself (reset reason: \(ResetReason.name(hello.resetReason)), boot \(hello.bootCount)); replaying its configuration and \(subscriptions.upstreamFilters.count) subscriptions"
+                "the ESP restarted by itself (reset reason: \(hello.resetReason), boot \(hello.bootCount)); replaying its configuration and \(subscriptions.upstreamFilters.count) subscriptions"
             )
         default:
             break
@@ -144,20 +139,20 @@ extension Bridge {
         status.esp.software = hello.software
         status.esp.protocolVersion = Int(hello.version)
         status.esp.bootCount = Int(hello.bootCount)
-        status.esp.resetReason = ResetReason.name(hello.resetReason)
+        status.esp.resetReason = hello.resetReason.description
         status.esp.freeHeap = Int(hello.freeHeap)
-        status.esp.maximumBody = Int(hello.maxBody)
-        status.esp.maximumInflight = Int(hello.maxInflight)
+        status.esp.maximumBody = Int(hello.maximumBodySize)
+        status.esp.maximumInflight = Int(hello.maximumInFlight)
         status.link.detail = ""
         status.wifi = .init()
         status.broker.state = "unknown"
         logger.info(
-            "ESP says HELLO: \(hello.software), link protocol \(hello.version), boot \(hello.bootCount), reset reason: \(ResetReason.name(hello.resetReason)), free heap \(hello.freeHeap) B"
+            "ESP says HELLO: \(hello.software), link protocol \(hello.version), boot \(hello.bootCount), reset reason: \(hello.resetReason), free heap \(hello.freeHeap) B"
         )
         send(.hello(hostHello))
         send(.config(espConfig))
         linkState = .configuring(bootCount: hello.bootCount)
-        handshakeTimer = eventLoop.scheduleTask(in: .init(configuration.helloTimeout)) { [self] in
+        handshakeTimer = eventLoop.assumeIsolated().scheduleTask(in: .init(configuration.helloTimeout)) { [self] in
             logger.warning("the ESP did not answer CONFIG within \(configuration.helloTimeout); resetting it")
             resetESP()
         }
@@ -176,7 +171,7 @@ extension Bridge {
         logger.info("ESP configured; replaying \(subscriptions.upstreamFilters.count) subscriptions")
         // Every accepted CONFIG empties the ESP's subscription set (§5.2), so replay after each one.
         for filter in subscriptions.upstreamFilters {
-            send(.subscribe(LinkSubscribe(qos: 1, filter: filter.description)))
+            send(.subscribe(LinkSubscribe(qos: .atLeastOnce, filter: filter.description)))
         }
         linkState = .running
         pumpOutbound()
@@ -193,18 +188,18 @@ extension Bridge {
         case .error(let error):
             logger.warning("the ESP reports a link error: \(error.code): \(error.detail)")
         case .ping(let ping):
-            send(.pong(LinkPong(token: ping.token)))
+            send(.pong(ping.pong))
         case .pong:
             break
         case .pubAck(let ack):
             receivedPubAck(ack)
         case .subAck(let ack):
-            if ack.granted == 0x80 {
+            if ack.granted == .failure {
                 logger.error("the broker refused the subscription to '\(ack.filter)'")
             } else {
-                logger.debug("broker subscription '\(ack.filter)' granted qos \(ack.granted)")
+                logger.debug("broker subscription '\(ack.filter)' granted \(ack.granted)")
             }
-        case .message(let incoming):
+        case .incoming(let incoming):
             status.traffic.receivedFromBroker += 1
             routeFromBroker(incoming)
         case .wifi(let wifi):
@@ -217,13 +212,12 @@ extension Bridge {
             status.esp.freeHeap = Int(stats.freeHeap)
             status.esp.uptime = Int(stats.uptime)
         case .config, .publish, .subscribe, .unsubscribe:
-            send(.error(LinkError(code: .unknownType, detail: "type \(message.typeName) is sent by the host only")))
+            send(.error(LinkError(code: .unknownType, detail: "type \(message.type) is sent by the host only")))
         }
     }
 
     private func receivedWiFiState(_ wifi: LinkWiFiState) {
-        let names = ["down", "connecting", "up"]
-        status.wifi.state = Int(wifi.state) < names.count ? names[Int(wifi.state)] : "state \(wifi.state)"
+        status.wifi.state = "\(wifi.state)"
         status.wifi.rssi = Int(wifi.rssi)
         status.wifi.address = wifi.address
         status.wifi.reason = wifi.reason
@@ -233,16 +227,15 @@ extension Bridge {
     }
 
     private func receivedBrokerState(_ broker: LinkBrokerState) {
-        let names = ["disconnected", "connecting", "connected"]
-        status.broker.state = Int(broker.state) < names.count ? names[Int(broker.state)] : "state \(broker.state)"
+        status.broker.state = "\(broker.state)"
         status.broker.reason = broker.reason
         status.broker.returnCode = Int(broker.returnCode)
         let wasConnected = brokerConnected
-        brokerConnected = broker.state == 2
+        brokerConnected = broker.state == .connected
         if brokerConnected {
             logger.info("broker \(status.broker.address) connected")
             pumpOutbound()
-        } else if wasConnected || broker.state == 0 {
+        } else if wasConnected || broker.state == .disconnected {
             let reason = broker.reason.isEmpty ? "" : ": \(broker.reason)"
             logger.warning("broker \(status.broker.address) \(status.broker.state)\(reason); the ESP retries by itself")
         }
@@ -252,10 +245,10 @@ extension Bridge {
     private func logFromESP(_ log: LinkLog) {
         let level: Logger.Level
         switch log.level {
-        case 0: level = .debug
-        case 1: level = .info
-        case 2: level = .warning
-        default: level = .error
+        case .debug: level = .debug
+        case .info: level = .info
+        case .warning: level = .warning
+        case .error, .other: level = .error
         }
         logger.log(level: level, "ESP: \(log.text)")
     }
@@ -265,12 +258,12 @@ extension Bridge {
     /// Sends waiting qos 1 publishes while the link and broker are up and the ESP has room.
     func pumpOutbound() {
         guard linkState == .running, brokerConnected, let hello = peerHello else { return }
-        let batch = outbound.takeSendable(limit: max(Int(hello.maxInflight), 1))
+        let batch = outbound.takeSendable(limit: max(Int(hello.maximumInFlight), 1))
         for entry in batch {
             send(
                 .publish(
                     LinkPublish(
-                        qos: 1, retain: entry.retain, messageID: entry.messageID, topic: entry.topic,
+                        qos: .atLeastOnce, retain: entry.retain, messageID: entry.messageID, topic: entry.topic,
                         payload: entry.payload)),
                 flush: false)
         }
@@ -310,28 +303,19 @@ extension Bridge {
     /// replays all state the ESP needs.
     func send(_ message: LinkMessage, flush: Bool = true) {
         guard let channel = espChannel else { return }
-        let frame = message.frame
+        let frame: LinkFrame
+        do {
+            frame = try message.makeFrame()
+        } catch {
+            // Callers check sizes first (topics, publishes); this is a last guard, never a crash.
+            logger.error("cannot encode \(message.type) for the ESP: \(error)")
+            return
+        }
         status.link.framesOut += 1
         if flush {
             channel.writeAndFlush(frame, promise: nil)
         } else {
             channel.write(frame, promise: nil)
-        }
-    }
-}
-
-/// Names for the reset reasons of firmware-protocol.md §5.1.
-enum ResetReason {
-    static func name(_ code: UInt8) -> String {
-        switch code {
-        case 0: return "power-on"
-        case 1: return "hardware watchdog"
-        case 2: return "exception"
-        case 3: return "software watchdog"
-        case 4: return "software restart"
-        case 5: return "wake from deep sleep"
-        case 6: return "external reset"
-        default: return "unknown (\(code))"
         }
     }
 }

@@ -60,7 +60,7 @@ extension Bridge {
             session.acknowledgePublish(packetID: publish.packetId ?? 0, qos: publish.qos)
             return
         }
-        let frameBody = LinkPublish.encodedBodySize(topic: publish.topic, payloadLength: publish.payload.readableBytes)
+        let frameBody = LinkPublish.bodySize(topic: publish.topic, payloadLength: publish.payload.readableBytes)
         guard frameBody <= peerMaximumBody else {
             logger.error(
                 "local client \(session.label): a \(publish.payload.readableBytes)-byte message to '\(publish.topic)' does not fit one link frame (at most \(peerMaximumBody) bytes); dropped"
@@ -75,7 +75,7 @@ extension Bridge {
                 status.traffic.droppedQoS0 += 1
                 return
             }
-            send(.publish(LinkPublish(qos: 0, retain: publish.retain, messageID: 0, topic: publish.topic, payload: publish.payload)))
+            send(.publish(LinkPublish(qos: .atMostOnce, retain: publish.retain, messageID: 0, topic: publish.topic, payload: publish.payload)))
             status.traffic.publishedToBroker += 1
             return
         }
@@ -112,7 +112,7 @@ extension Bridge {
                 _ = localTopicSubscriptions.subscribe(session.id, filter: filter, qos: granted)
                 sendStatus = sendStatus || filter.matches(Self.statusTopic)
             } else if subscriptions.subscribe(session.id, filter: filter, qos: granted), linkState == .running {
-                send(.subscribe(LinkSubscribe(qos: 1, filter: filter.description)))
+                send(.subscribe(LinkSubscribe(qos: .atLeastOnce, filter: filter.description)))
             }
         }
         session.write(.subAck(MQTTSubAck(packetId: subscribe.packetId, returnCodes: returnCodes)))
@@ -137,7 +137,7 @@ extension Bridge {
 
     /// Delivers a broker message to every matching local client, once each.
     func routeFromBroker(_ message: LinkIncoming) {
-        let messageQoS: MQTTQoS = message.qos == 0 ? .atMostOnce : .atLeastOnce
+        let messageQoS: MQTTQoS = message.qos == .atMostOnce ? .atMostOnce : .atLeastOnce
         for (connection, subscribed) in subscriptions.recipients(of: message.topic) {
             let qos = min(subscribed, messageQoS)
             clients[connection]?.deliver(topic: message.topic, payload: message.payload, qos: qos, retain: message.retain)
@@ -162,8 +162,4 @@ extension Bridge {
             session.channel.read()
         }
     }
-}
-
-extension MQTTQoS: Comparable {
-    public static func < (lhs: MQTTQoS, rhs: MQTTQoS) -> Bool { lhs.rawValue < rhs.rawValue }
 }

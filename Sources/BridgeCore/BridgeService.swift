@@ -86,7 +86,7 @@ public struct BridgeService: Service {
         try? await gracefulShutdown()
         logger.info("shutting down")
         try? await server.close()
-        try? await loop.submit { connector.value.stop() }.get().get()
+        try? await loop.submit { connector.value.stop() }.get()
         unlink(configuration.socketPath)
         try? await group.shutdownGracefully()
     }
@@ -131,12 +131,13 @@ final class SerialLinkConnector {
                 }
             }
             .takingOwnershipOfDescriptor(inputOutput: descriptor)
+            .assumeIsolated()
             .whenComplete { [self] result in
                 switch result {
                 case .success(let channel):
                     attempt = 0
                     self.channel = channel
-                    channel.closeFuture.whenComplete { [self] _ in
+                    channel.closeFuture.assumeIsolated().whenComplete { [self] _ in
                         self.channel = nil
                         self.device?.close()
                         self.device = nil
@@ -161,7 +162,7 @@ final class SerialLinkConnector {
         let delay = bridge.resetBackoff(attempt: attempt)
         bridge.logger.error("serial link unavailable: \(reason); retrying in \(delay.components.seconds) s")
         bridge.status.link.detail = reason
-        bridge.eventLoop.scheduleTask(in: .init(delay)) { [self] in connect() }
+        bridge.eventLoop.assumeIsolated().scheduleTask(in: .init(delay)) { [self] in connect() }
     }
 }
 

@@ -6,6 +6,12 @@ import NIOPosix
 import Glibc
 #endif
 
+/// Writes one line to standard output at once, without stdio's buffering.
+func writeLine(_ text: String) {
+    let bytes = Array((text + "\n").utf8)
+    bytes.withUnsafeBytes { _ = write(STDOUT_FILENO, $0.baseAddress, $0.count) }
+}
+
 func environment(_ name: String) -> String? {
     getenv(name).map { String(cString: $0) }
 }
@@ -23,7 +29,7 @@ struct LocalMQTTClient {
 
     /// Connects, sends CONNECT, waits for CONNACK, runs `body`, then disconnects.
     func withSession<Result: Sendable>(
-        _ body: (_ inbound: inout Connection.Inbound.AsyncIterator, _ outbound: Connection.Outbound) async throws -> Result
+        _ body: (_ inbound: inout NIOAsyncChannelInboundStream<MQTTPacket>.AsyncIterator, _ outbound: NIOAsyncChannelOutboundWriter<MQTTPacket>) async throws -> Result
     ) async throws -> Result {
         let path = options.resolvedSocketPath
         let connection: Connection
@@ -60,7 +66,7 @@ struct LocalMQTTClient {
     }
 
     /// The next packet from the daemon, or an error when it closed the connection.
-    func next(_ iterator: inout Connection.Inbound.AsyncIterator) async throws -> MQTTPacket {
+    func next(_ iterator: inout NIOAsyncChannelInboundStream<MQTTPacket>.AsyncIterator) async throws -> MQTTPacket {
         guard let packet = try await iterator.next() else {
             throw CLIError(description: "mqttbridged closed the connection")
         }

@@ -2,10 +2,6 @@ import ArgumentParser
 import BridgeMQTT
 import NIOCore
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 struct Subscribe: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sub", abstract: "Print messages that match topic filters.")
@@ -54,8 +50,8 @@ struct Subscribe: AsyncParsableCommand {
                         try await outbound.write(.pubAck(MQTTPubAck(packetId: id)))
                     }
                     let text = String(buffer: publish.payload)
-                    print(verbose ? "\(publish.topic) \(text)" : text)
-                    fflush(stdout)
+                    // Unbuffered, so that a pipe sees each message as it arrives.
+                    writeLine(verbose ? "\(publish.topic) \(text)" : text)
                     received += 1
                 default:
                     break

@@ -102,9 +102,9 @@ struct MQTTBridgeDaemon: AsyncParsableCommand {
     }
 
     private func defaultClientID() -> String {
-        var name = [CChar](repeating: 0, count: 256)
+        var name = [UInt8](repeating: 0, count: 256)
         gethostname(&name, name.count)
-        return "mqttbridge-" + String(cString: name)
+        return "mqttbridge-" + String(decoding: name.prefix { $0 != 0 }, as: UTF8.self)
     }
 
     func run() async throws {

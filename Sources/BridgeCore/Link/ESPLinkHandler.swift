@@ -51,7 +51,7 @@ final class ESPLinkHandler: ChannelInboundHandler {
         case .frame(let frame):
             bridge.status.link.framesIn += 1
             do {
-                bridge.received(try LinkMessage(frame: frame))
+                bridge.received(try LinkMessage(frame: frame, direction: .espToHost))
             } catch {
                 bridge.rejectedFrame(error)
             }
@@ -79,11 +79,6 @@ extension Bridge {
     /// A frame passed its CRC but is not a message we understand: say so to the ESP (§7).
     func rejectedFrame(_ error: LinkMessageError) {
         logger.warning("link message from the ESP rejected: \(error)")
-        switch error {
-        case .unknownType(let type):
-            send(.error(LinkError(code: .unknownType, detail: "unknown message type \(type)")))
-        case .malformed:
-            send(.error(LinkError(code: .malformed, detail: "\(error)")))
-        }
+        send(.error(LinkError(answering: error)))
     }
 }

@@ -36,7 +36,7 @@ final class LocalClientHandler: ChannelInboundHandler {
             return
         }
         guard session.isConnected else {
-            return violation(context, "sent \(packet.typeName) before CONNECT")
+            return violation(context, "sent \(packet.type) before CONNECT")
         }
         switch packet {
         case .publish(let publish):
@@ -57,7 +57,7 @@ final class LocalClientHandler: ChannelInboundHandler {
         case .disconnect:
             context.close(promise: nil)
         case .connect, .connAck, .subAck, .unsubAck, .pingResp:
-            violation(context, "sent \(packet.typeName), which only a server sends")
+            violation(context, "sent \(packet.type), which only a server sends")
         }
     }
 
