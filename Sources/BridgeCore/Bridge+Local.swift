@@ -81,7 +81,9 @@ extension Bridge {
         }
         // qos 2 crosses the link as qos 1: the broker sees at-least-once (see README).
         let origin = PublishOrigin(connection: session.id, packetID: packetID, qos: publish.qos)
-        guard outbound.enqueue(origin: origin, topic: publish.topic, payload: publish.payload, retain: publish.retain) != nil else {
+        // A copy: the decoded payload is a slice that would keep the whole receive buffer alive while queued.
+        let payload = ByteBuffer(bytes: publish.payload.readableBytesView)
+        guard outbound.enqueue(origin: origin, topic: publish.topic, payload: payload, retain: publish.retain) != nil else {
             // Cannot happen while reading is paused at capacity; kept as a guard for the invariant.
             logger.error("outbound queue full; closing \(session.label)")
             session.channel.close(promise: nil)

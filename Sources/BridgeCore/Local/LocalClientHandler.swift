@@ -72,6 +72,10 @@ final class LocalClientHandler: ChannelInboundHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         bridge.logger.warning("local client \(session?.label ?? "?"): \(error); closing it")
+        // A client speaking another MQTT version is told so before the close (MQTT 3.1.1 §3.1.2.2).
+        if let code = (error as? MQTTDecodeError)?.connAckReturnCode, session?.isConnected == false {
+            session?.write(.connAck(MQTTConnAck(sessionPresent: false, returnCode: code)))
+        }
         context.close(promise: nil)
     }
 
