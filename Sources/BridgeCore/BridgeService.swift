@@ -30,13 +30,19 @@ public enum BridgeStartupError: Error, CustomStringConvertible {
 
 /// The daemon as a service: opens the serial device and GPIO lines, serves the local socket and
 /// keeps the ESP link up until graceful shutdown.
-public struct BridgeService: Service {
+public struct BridgeService: Service, CustomStringConvertible {
     private let configuration: BridgeConfiguration
     private let logger: Logger
 
     public init(configuration: BridgeConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
+    }
+
+    /// What logs show of the service: never the passwords in its configuration.
+    public var description: String {
+        "BridgeService(device: \(configuration.device), socket: \(configuration.socketPath), "
+            + "broker: \(configuration.broker.host):\(configuration.broker.port))"
     }
 
     public func run() async throws {
