@@ -180,6 +180,11 @@ extension Bridge {
     // MARK: - Messages from the ESP
 
     func received(_ message: LinkMessage) {
+        // While RESET is held, whatever arrives was sent before the reset: the ESP starts afresh.
+        guard linkState != .resetting else {
+            logger.debug("ignoring \(message.type) received while the ESP is held in reset")
+            return
+        }
         switch message {
         case .hello(let hello):
             receivedHello(hello)

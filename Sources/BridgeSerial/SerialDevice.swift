@@ -139,7 +139,8 @@ public final class SerialDevice {
         let speed = TermiosSpeed.constant(for: baudRate)!
         cfsetispeed(&settings, speed)
         cfsetospeed(&settings, speed)
-        guard tcsetattr(fd, TCSANOW, &settings) == 0 else {
+        // TCSAFLUSH also drops input queued before we opened: stale bytes from a previous run.
+        guard tcsetattr(fd, TCSAFLUSH, &settings) == 0 else {
             throw .configurationFailed(path: path, detail: "tcsetattr: \(String(cString: strerror(errno)))")
         }
     }
