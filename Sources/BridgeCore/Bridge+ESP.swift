@@ -1,5 +1,6 @@
 import BridgeGPIO
 import BridgeLink
+import BridgeMQTT
 import Logging
 import NIOCore
 
@@ -201,8 +202,9 @@ extension Bridge {
         case .subAck(let ack):
             if ack.granted == .failure {
                 logger.error("the broker refused the subscription to '\(ack.filter)'")
-            } else {
+            } else if let filter = try? TopicFilter(ack.filter), subscriptions.isUpstream(filter) {
                 logger.debug("broker subscription '\(ack.filter)' granted \(ack.granted)")
+                acknowledgedFilters.insert(ack.filter)
             }
         case .incoming(let incoming):
             status.traffic.receivedFromBroker += 1

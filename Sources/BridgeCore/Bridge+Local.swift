@@ -46,6 +46,7 @@ extension Bridge {
         }
         _ = localTopicSubscriptions.removeClient(session.id)
         for filter in subscriptions.removeClient(session.id) {
+            acknowledgedFilters.remove(filter.description)
             send(.unsubscribe(LinkUnsubscribe(filter: filter.description)))
         }
         logger.debug("local client \(session.label) gone")
@@ -128,8 +129,9 @@ extension Bridge {
             guard let filter = try? TopicFilter(text) else { continue }
             if text.hasPrefix(Self.localTopicPrefix) {
                 _ = localTopicSubscriptions.unsubscribe(session.id, filter: filter)
-            } else if subscriptions.unsubscribe(session.id, filter: filter), linkState == .running {
-                send(.unsubscribe(LinkUnsubscribe(filter: text)))
+            } else if subscriptions.unsubscribe(session.id, filter: filter) {
+                acknowledgedFilters.remove(text)
+                if linkState == .running { send(.unsubscribe(LinkUnsubscribe(filter: text))) }
             }
         }
         session.write(.unsubAck(MQTTUnsubAck(packetId: unsubscribe.packetId)))

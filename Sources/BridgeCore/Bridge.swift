@@ -63,11 +63,18 @@ public final class Bridge {
     }
     var espChannel: (any Channel)?
     var peerHello: LinkHello?
-    var brokerConnected = false
+    var brokerConnected = false {
+        didSet {
+            // A new broker connection (or ESP) subscribes again; the old grants no longer count.
+            if !brokerConnected { acknowledgedFilters.removeAll() }
+        }
+    }
     var resetAttempt = 0
     var handshakeTimer: Scheduled<Void>?
 
     var subscriptions = SubscriptionTable()
+    /// Filters the broker has granted since the ESP's broker connection last came up.
+    var acknowledgedFilters: Set<String> = []
     /// Subscriptions to the daemon's own `$bridge/…` topics.
     var localTopicSubscriptions = SubscriptionTable()
     var clients: [LocalConnectionID: LocalClientSession] = [:]
@@ -98,6 +105,7 @@ public final class Bridge {
         snapshot.traffic.localClients = clients.count
         snapshot.traffic.localSubscriptions = subscriptions.count
         snapshot.traffic.brokerSubscriptions = subscriptions.upstreamFilters.count
+        snapshot.traffic.brokerSubscriptionsAcknowledged = acknowledgedFilters.count
         snapshot.traffic.pendingPublishes = outbound.count
         return snapshot
     }

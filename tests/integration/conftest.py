@@ -76,7 +76,12 @@ class Broker:
         conf.write_text(
             f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
             "max_queued_messages 1000000\nmax_inflight_messages 0\nuser root\n")
-        self.process = Process("mosquitto", ["mosquitto", "-c", str(conf)], directory)
+        self.conf = conf
+        self.start()
+
+    def start(self):
+        """Starts mosquitto on this broker's port (again, after stop())."""
+        self.process = Process("mosquitto", ["mosquitto", "-c", str(self.conf)], self.directory)
         wait_until(self._accepts, 10, "mosquitto to listen")
 
     def _accepts(self):
@@ -168,6 +173,13 @@ class Stack:
         return wait_until(
             lambda: (s := self.status()) and s["broker"]["state"] == "connected" and s["link"]["state"] == "running" and s,
             timeout, "the bridge to reach the broker")
+
+    def wait_for_broker_subscriptions(self, count, timeout=15):
+        """Waits until the broker has acknowledged exactly `count` subscriptions of the bridge."""
+        return wait_until(
+            lambda: (s := self.status()) and s["traffic"]["brokerSubscriptionsAcknowledged"] == count
+            and s["traffic"]["brokerSubscriptions"] == count,
+            timeout, f"{count} broker subscriptions acknowledged")
 
     def stop(self):
         if self.daemon:

@@ -4,7 +4,6 @@ refused with a message that says what to do, a silent ESP and an unreachable bro
 import os
 import socket
 import subprocess
-import time
 
 import pytest
 
@@ -128,9 +127,9 @@ def test_an_unreachable_broker_is_retried_and_reported(tmp_path, broker):
             and s["broker"]["state"] in ("disconnected", "connecting") and s["broker"]["reason"] and s,
             30, "the daemon to report the broker as unreachable")
         assert stack.daemon.popen.poll() is None
-        time.sleep(2)
-        assert stack.status()["broker"]["state"] != "connected"
-        log = stack.daemon.log()
-        assert "the ESP retries by itself" in log
+        assert "the ESP retries by itself" in stack.daemon.log()
+        # The broker comes back: the bridge reaches it by itself.
+        broker.start()
+        stack.wait_for_broker(timeout=60)
     finally:
         stack.stop()

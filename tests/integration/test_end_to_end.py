@@ -2,8 +2,6 @@
 firmware under MicroPython ↔ mosquitto."""
 
 import subprocess
-import time
-
 from conftest import BIN, Collector, wait_until
 
 
@@ -20,15 +18,10 @@ def test_mosquitto_clients_both_ways(stack):
     sub = subprocess.Popen(
         ["mosquitto_sub", "--unix", stack.socket, "-t", "demo/+", "-C", "1", "-v"], stdout=subprocess.PIPE)
     try:
-        # The daemon subscribes upstream after the local SUBACK; publish until the message comes back.
-        def arrived():
-            run("mosquitto_pub", "-h", "127.0.0.1", "-p", str(stack.broker.port), "-t", "demo/y", "-m", "from-broker")
-            try:
-                return sub.wait(1) == 0
-            except subprocess.TimeoutExpired:
-                return False
-        wait_until(arrived, 20, "a broker message at mosquitto_sub --unix")
-        assert sub.stdout.read().decode().strip() == "demo/y from-broker"
+        stack.wait_for_broker_subscriptions(1)
+        run("mosquitto_pub", "-h", "127.0.0.1", "-p", str(stack.broker.port), "-t", "demo/y", "-m", "from-broker")
+        out, _ = sub.communicate(timeout=15)
+        assert out.decode().strip() == "demo/y from-broker"
     finally:
         sub.kill()
     upstream.close()
@@ -39,6 +32,7 @@ def test_paho_both_ways(stack):
     upstream.subscribe("paho/#")
     local = Collector("local-paho", path=stack.socket)
     local.subscribe("paho/down/+", qos=1)
+    stack.wait_for_broker_subscriptions(1)
 
     info = local.client.publish("paho/up/1", b"qos1 from paho", qos=1)
     info.wait_for_publish(15)
@@ -64,9 +58,7 @@ def test_cli_both_ways(stack):
     sub = subprocess.Popen(
         [str(BIN / "mqttbridge"), "sub", "--socket", stack.socket, "-t", "cli/down/#", "-C", "2", "-v"],
         stdout=subprocess.PIPE)
-    # Wait until the daemon holds the subscription at the broker, then publish two messages.
-    wait_until(lambda: stack.status()["traffic"]["brokerSubscriptions"] >= 1, 15, "the CLI's subscription")
-    time.sleep(0.5)  # the ESP's SUBSCRIBE to the broker follows the local SUBACK
+    stack.wait_for_broker_subscriptions(1)
     upstream.client.publish("cli/down/a", b"one", qos=1)
     upstream.client.publish("cli/down/b/c", b"two", qos=0)
     out, _ = sub.communicate(timeout=20)
@@ -80,22 +72,28 @@ def test_overlapping_filters_deliver_once_per_client(stack):
     a.subscribe("home/#")
     a.subscribe("home/+/temp")  # overlaps its own first filter
     b.subscribe("home/kitchen/temp")
+    # Both also take a sentinel topic: a message published after the others arrives after them on
+    # each client's connection, so once it is there nothing earlier is still on the way.
+    a.subscribe("sentinel/#")
+    b.subscribe("sentinel/#")
     upstream = Collector("up", port=stack.broker.port)
-    time.sleep(0.5)
-    for topic, payload in [("home/kitchen/temp", b"21"), ("home/hall/light", b"on"), ("office/temp", b"19")]:
-        upstream.client.publish(topic, payload, qos=1)
-    wait_until(lambda: len(a.messages) >= 2 and len(b.messages) >= 1, 15, "routed messages")
-    time.sleep(1)  # anything extra would have arrived by now
-    assert sorted(a.payloads()) == [b"21", b"on"]
-    assert b.payloads() == [b"21"]
+    stack.wait_for_broker_subscriptions(4)
+
+    def publish_then_sentinel(messages, sentinel):
+        for topic, payload in messages:
+            upstream.client.publish(topic, payload, qos=1)
+        upstream.client.publish("sentinel/x", sentinel, qos=1)
+        wait_until(lambda: sentinel in a.payloads() and sentinel in b.payloads(), 15, f"sentinel {sentinel}")
+
+    publish_then_sentinel([("home/kitchen/temp", b"21"), ("home/hall/light", b"on"), ("office/temp", b"19")], b"s1")
+    assert a.payloads() == [b"21", b"on", b"s1"]
+    assert b.payloads() == [b"21", b"s1"]
 
     a.client.unsubscribe("home/#")
     a.client.unsubscribe("home/+/temp")
-    time.sleep(0.5)
-    upstream.client.publish("home/kitchen/temp", b"22", qos=1)
-    wait_until(lambda: len(b.messages) == 2, 15, "the second message at b")
-    time.sleep(1)
-    assert b.payloads() == [b"21", b"22"]
-    assert sorted(a.payloads()) == [b"21", b"on"], "a unsubscribed and must receive nothing more"
+    stack.wait_for_broker_subscriptions(2)
+    publish_then_sentinel([("home/kitchen/temp", b"22")], b"s2")
+    assert b.payloads() == [b"21", b"s1", b"22", b"s2"]
+    assert a.payloads() == [b"21", b"on", b"s1", b"s2"], "a unsubscribed and must receive nothing more"
     for c in (a, b, upstream):
         c.close()

@@ -18,6 +18,9 @@ public struct SubscriptionTable: Sendable {
     /// The filters the broker should be subscribed to.
     public var upstreamFilters: [TopicFilter] { Array(holders.keys) }
 
+    /// Whether some client holds `filter`, so that the broker should be subscribed to it.
+    public func isUpstream(_ filter: TopicFilter) -> Bool { holders[filter] != nil }
+
     /// Number of (client, filter) pairs.
     public var count: Int { byClient.values.reduce(0) { $0 + $1.count } }
 

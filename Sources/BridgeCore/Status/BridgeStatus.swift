@@ -51,6 +51,8 @@ public struct BridgeStatus: Codable, Sendable, Equatable {
         public var localClients = 0
         public var localSubscriptions = 0
         public var brokerSubscriptions = 0
+        /// Broker subscriptions the broker has acknowledged (SUBACK) since the ESP last connected.
+        public var brokerSubscriptionsAcknowledged = 0
         public var publishedToBroker = 0
         public var receivedFromBroker = 0
         public var pendingPublishes = 0
