@@ -100,7 +100,8 @@ let package = Package(
             ]
         ),
         .testTarget(name: "BridgeLinkTests", dependencies: ["BridgeLink"]),
-        .testTarget(name: "BridgeMQTTTests", dependencies: ["BridgeMQTT", .product(name: "NIOTestUtils", package: "swift-nio")]),
+        .testTarget(
+            name: "BridgeMQTTTests", dependencies: ["BridgeMQTT", .product(name: "NIOTestUtils", package: "swift-nio")]),
         .testTarget(name: "BridgeGPIOTests", dependencies: ["BridgeGPIO"]),
         .testTarget(name: "BridgeCoreTests", dependencies: ["BridgeCore"]),
     ],

@@ -6,7 +6,7 @@ import NIOCore
 
 /// The ESP side: the reset ladder, the handshake (firmware-protocol.md §6) and the ESP's messages.
 extension Bridge {
-        /// Frames the daemon accepts from the ESP: large enough for any message the firmware sends.
+    /// Frames the daemon accepts from the ESP: large enough for any message the firmware sends.
     static let hostMaximumBody: UInt16 = 8192
 
     /// The largest frame body the ESP accepts.
@@ -282,13 +282,16 @@ extension Bridge {
         case .delivered:
             if let entry = outbound.settle(ack.messageID) {
                 status.traffic.publishedToBroker += 1
-                clients[entry.origin.connection]?.acknowledgePublish(packetID: entry.origin.packetID, qos: entry.origin.qos)
+                clients[entry.origin.connection]?.acknowledgePublish(
+                    packetID: entry.origin.packetID, qos: entry.origin.qos)
             }
         case .rejected:
             if let entry = outbound.settle(ack.messageID) {
                 status.traffic.rejected += 1
-                logger.error("the ESP rejected a publish to '\(entry.topic)' (\(entry.payload.readableBytes) B); it is dropped")
-                clients[entry.origin.connection]?.acknowledgePublish(packetID: entry.origin.packetID, qos: entry.origin.qos)
+                logger.error(
+                    "the ESP rejected a publish to '\(entry.topic)' (\(entry.payload.readableBytes) B); it is dropped")
+                clients[entry.origin.connection]?.acknowledgePublish(
+                    packetID: entry.origin.packetID, qos: entry.origin.qos)
             } else if ack.messageID == 0 {
                 status.traffic.droppedQoS0 += 1
             }

@@ -56,7 +56,8 @@ extension Bridge {
 
     func localPublish(_ session: LocalClientSession, _ publish: MQTTPublish) {
         if publish.topic.hasPrefix(Self.localTopicPrefix) {
-            logger.warning("local client \(session.label) published to '\(publish.topic)': $bridge/ topics are read-only; dropped")
+            logger.warning(
+                "local client \(session.label) published to '\(publish.topic)': $bridge/ topics are read-only; dropped")
             status.traffic.rejected += 1
             session.acknowledgePublish(packetID: publish.packetId ?? 0, qos: publish.qos)
             return
@@ -76,7 +77,11 @@ extension Bridge {
                 status.traffic.droppedQoS0 += 1
                 return
             }
-            send(.publish(LinkPublish(qos: .atMostOnce, retain: publish.retain, messageID: 0, topic: publish.topic, payload: publish.payload)))
+            send(
+                .publish(
+                    LinkPublish(
+                        qos: .atMostOnce, retain: publish.retain, messageID: 0, topic: publish.topic,
+                        payload: publish.payload)))
             status.traffic.publishedToBroker += 1
             return
         }
@@ -84,7 +89,8 @@ extension Bridge {
         let origin = PublishOrigin(connection: session.id, packetID: packetID, qos: publish.qos)
         // A copy: the decoded payload is a slice that would keep the whole receive buffer alive while queued.
         let payload = ByteBuffer(bytes: publish.payload.readableBytesView)
-        guard outbound.enqueue(origin: origin, topic: publish.topic, payload: payload, retain: publish.retain) != nil else {
+        guard outbound.enqueue(origin: origin, topic: publish.topic, payload: payload, retain: publish.retain) != nil
+        else {
             // Cannot happen while reading is paused at capacity; kept as a guard for the invariant.
             logger.error("outbound queue full; closing \(session.label)")
             session.channel.close(promise: nil)
@@ -144,14 +150,16 @@ extension Bridge {
         let messageQoS: MQTTQoS = message.qos == .atMostOnce ? .atMostOnce : .atLeastOnce
         for (connection, subscribed) in subscriptions.recipients(of: message.topic) {
             let qos = min(subscribed, messageQoS)
-            clients[connection]?.deliver(topic: message.topic, payload: message.payload, qos: qos, retain: message.retain)
+            clients[connection]?.deliver(
+                topic: message.topic, payload: message.payload, qos: qos, retain: message.retain)
         }
     }
 
     // MARK: - Back-pressure
 
     private func pauseReadingFromClients() {
-        logger.warning("\(outbound.count) publishes wait for the broker; pausing reads from local clients until it drains")
+        logger.warning(
+            "\(outbound.count) publishes wait for the broker; pausing reads from local clients until it drains")
         for session in clients.values where !session.isPaused {
             session.isPaused = true
             session.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// One GPIO line driven through the kernel's sysfs interface (`/sys/class/gpio`), or through a fake

@@ -1,9 +1,9 @@
 import CLibSerialPort
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// An opened serial device, configured raw 8N1 at a baud rate, ready to hand to SwiftNIO.
@@ -155,10 +155,11 @@ public final class SerialDevice {
             throw .notATerminal(path: path)
         }
         func fail(_ step: String) -> SerialDeviceError {
-            let message = sp_last_error_message().map { pointer in
-                defer { sp_free_error_message(pointer) }
-                return String(cString: pointer)
-            } ?? "unknown error"
+            let message =
+                sp_last_error_message().map { pointer in
+                    defer { sp_free_error_message(pointer) }
+                    return String(cString: pointer)
+                } ?? "unknown error"
             if message.contains("Permission denied") { return .permissionDenied(path: path) }
             if message.contains("Resource temporarily unavailable") || message.contains("busy") {
                 return .busy(path: path, detail: message)

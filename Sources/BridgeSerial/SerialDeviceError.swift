@@ -25,7 +25,8 @@ public enum SerialDeviceError: Error, CustomStringConvertible, Equatable {
             return "\(path) is in use by another program (\(detail)): stop it (a serial console getty, ModemManager, "
                 + "another mqttbridged) or disable the serial console"
         case .unsupportedBaudRate(let baud):
-            return "baud rate \(baud) is not supported: use one of \(TermiosSpeed.supportedRates.map(String.init).joined(separator: ", "))"
+            return
+                "baud rate \(baud) is not supported: use one of \(TermiosSpeed.supportedRates.map(String.init).joined(separator: ", "))"
         case .configurationFailed(let path, let detail):
             return "could not configure \(path): \(detail)"
         }

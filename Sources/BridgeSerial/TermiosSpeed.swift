@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Maps a numeric baud rate to the termios speed constant.
@@ -14,11 +14,11 @@ enum TermiosSpeed {
             (57600, speed_t(B57600)), (115200, speed_t(B115200)), (230400, speed_t(B230400)),
         ]
         #if os(Linux)
-        rates += [
-            (460800, speed_t(B460800)), (500000, speed_t(B500000)), (576000, speed_t(B576000)),
-            (921600, speed_t(B921600)), (1000000, speed_t(B1000000)), (1152000, speed_t(B1152000)),
-            (1500000, speed_t(B1500000)), (2000000, speed_t(B2000000)),
-        ]
+            rates += [
+                (460800, speed_t(B460800)), (500000, speed_t(B500000)), (576000, speed_t(B576000)),
+                (921600, speed_t(B921600)), (1_000_000, speed_t(B1000000)), (1_152_000, speed_t(B1152000)),
+                (1_500_000, speed_t(B1500000)), (2_000_000, speed_t(B2000000)),
+            ]
         #endif
         return rates
     }()

@@ -64,9 +64,14 @@ public enum BootNoise {
         fragment("csum 0xb4\r\nv2843a5ac\r\n~ld\r\n")
         garbage(4...30)
         if Bool.random(using: &random) {
-            bytes.append(contentsOf: Array("\r\nMicroPython v1.24.1 on 2024-11-29; ESP module with ESP8266\r\nType \"help()\" for more information.\r\n".utf8))
+            bytes.append(
+                contentsOf: Array(
+                    "\r\nMicroPython v1.24.1 on 2024-11-29; ESP module with ESP8266\r\nType \"help()\" for more information.\r\n"
+                        .utf8))
         } else {
-            bytes.append(contentsOf: Array("\r\nWebREPL daemon started on ws://192.168.4.1:8266\r\nStarted webrepl in normal mode\r\n".utf8))
+            bytes.append(
+                contentsOf: Array(
+                    "\r\nWebREPL daemon started on ws://192.168.4.1:8266\r\nStarted webrepl in normal mode\r\n".utf8))
         }
         // Keep within the documented 100–400 bytes whatever the dice said.
         while bytes.count < 100 { bytes.append(UInt8.random(in: 0...255, using: &random)) }

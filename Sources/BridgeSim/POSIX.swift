@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Small wrappers around the system calls the simulator repeats, so the interesting files read as
@@ -41,7 +41,9 @@ enum POSIX {
     /// sysfs users do) sees the change.
     static func writeFileInPlace(_ path: String, _ text: String) throws(SimulatorError) {
         let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw .posix("cannot open \(path) for writing", hint: "check that the --gpio-root directory is writable") }
+        guard fd >= 0 else {
+            throw .posix("cannot open \(path) for writing", hint: "check that the --gpio-root directory is writable")
+        }
         defer { close(fd) }
         let bytes = Array(text.utf8)
         let written = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }

@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A plain OS thread that can be joined.
@@ -19,36 +19,39 @@ final class SimThread: Sendable {
     }
 
     #if canImport(Darwin)
-    nonisolated(unsafe) private let handle: pthread_t
+        nonisolated(unsafe) private let handle: pthread_t
     #else
-    private let handle: pthread_t
+        private let handle: pthread_t
     #endif
 
     /// Starts `body` on a new thread; `name` says which, in errors.
     init(name: String, _ body: @escaping @Sendable () -> Void) throws(SimulatorError) {
         let context = Unmanaged.passRetained(Body(run: body)).toOpaque()
         #if canImport(Darwin)
-        var thread: pthread_t?
+            var thread: pthread_t?
         #else
-        var thread = pthread_t()
+            var thread = pthread_t()
         #endif
-        let result = pthread_create(&thread, nil, { raw in
-            #if canImport(Darwin)
-            let body = Unmanaged<Body>.fromOpaque(raw).takeRetainedValue()
-            #else
-            let body = Unmanaged<Body>.fromOpaque(raw!).takeRetainedValue()
-            #endif
-            body.run()
-            return nil
-        }, context)
+        let result = pthread_create(
+            &thread, nil,
+            { raw in
+                #if canImport(Darwin)
+                    let body = Unmanaged<Body>.fromOpaque(raw).takeRetainedValue()
+                #else
+                    let body = Unmanaged<Body>.fromOpaque(raw!).takeRetainedValue()
+                #endif
+                body.run()
+                return nil
+            }, context)
         guard result == 0 else {
             Unmanaged<Body>.fromOpaque(context).release()
-            throw .system(operation: "cannot start thread \(name)", errno: result, hint: "the system is out of threads or memory")
+            throw .system(
+                operation: "cannot start thread \(name)", errno: result, hint: "the system is out of threads or memory")
         }
         #if canImport(Darwin)
-        self.handle = thread!
+            self.handle = thread!
         #else
-        self.handle = thread
+            self.handle = thread
         #endif
     }
 

@@ -1,18 +1,19 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import BridgeGPIO
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import Logging
 import NIOConcurrencyHelpers
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Everything that defines one simulated board.
 public struct SimulatedBoardConfiguration: Sendable {
@@ -61,7 +62,8 @@ public struct SimulatedBoardConfiguration: Sendable {
     static func validateHeapSize(_ size: String) throws(SimulatorError) {
         var digits = Substring(size)
         if let last = digits.last, "kKmM".contains(last) { digits = digits.dropLast() }
-        guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }), Int(digits).map({ $0 > 0 }) == true else {
+        guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }), Int(digits).map({ $0 > 0 }) == true
+        else {
             throw .invalidHeapSize(size)
         }
     }
@@ -149,7 +151,8 @@ public final class SimulatedBoard: Sendable {
             throw .linkPathOccupied(configuration.linkPath)
         }
 
-        gpio = FakeGPIOTree(root: configuration.gpioRoot, resetLine: configuration.resetLine, readyLine: configuration.readyLine)
+        gpio = FakeGPIOTree(
+            root: configuration.gpioRoot, resetLine: configuration.resetLine, readyLine: configuration.readyLine)
         try gpio.create()
 
         if let requested = configuration.stateDirectory {
@@ -160,7 +163,9 @@ public final class SimulatedBoard: Sendable {
             let base = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
             var template = Array("\(base)/esp-sim-state.XXXXXX".utf8CString)
             guard mkdtemp(&template) != nil else {
-                throw .posix("cannot create a state directory in \(base)", hint: "pass --state-dir DIR or set TMPDIR to a writable directory")
+                throw .posix(
+                    "cannot create a state directory in \(base)",
+                    hint: "pass --state-dir DIR or set TMPDIR to a writable directory")
             }
             stateDirectory = POSIX.string(fromCString: template)
             removeStateDirectoryOnStop = true
@@ -170,8 +175,9 @@ public final class SimulatedBoard: Sendable {
         esp = try PseudoTerminal()
         hostReplicaPath = host.replicaPath
         espReplicaPath = esp.replicaPath
-        wire = try Wire(host: host, esp: esp, stages: configuration.wireStages,
-                        receiverBufferLimit: configuration.receiverBufferLimit, logger: logger)
+        wire = try Wire(
+            host: host, esp: esp, stages: configuration.wireStages,
+            receiverBufferLimit: configuration.receiverBufferLimit, logger: logger)
         launch = FirmwareLaunch(
             micropython: configuration.micropython,
             heapSize: configuration.heapSize,
@@ -190,13 +196,15 @@ public final class SimulatedBoard: Sendable {
     private func powerOn() throws(SimulatorError) {
         try placeLink()
         try wire.start()
-        logger.info("board powered on", metadata: [
-            "link": "\(configuration.linkPath) -> \(hostReplicaPath)",
-            "esp-uart": "\(espReplicaPath)",
-            "gpio-root": "\(configuration.gpioRoot)",
-            "state-dir": "\(stateDirectory)",
-            "firmware": "\(launch.arguments.joined(separator: " "))",
-        ])
+        logger.info(
+            "board powered on",
+            metadata: [
+                "link": "\(configuration.linkPath) -> \(hostReplicaPath)",
+                "esp-uart": "\(espReplicaPath)",
+                "gpio-root": "\(configuration.gpioRoot)",
+                "state-dir": "\(stateDirectory)",
+                "firmware": "\(launch.arguments.joined(separator: " "))",
+            ])
         // The first boot runs here rather than on the supervisor thread so that a firmware that
         // cannot be started at all fails `start` with an error instead of a reboot loop, and so
         // the caller knows its pid.
@@ -222,7 +230,8 @@ public final class SimulatedBoard: Sendable {
             throw .posix("cannot create symlink \(temporary)", hint: "check that the directory of --link is writable")
         }
         guard rename(temporary, path) == 0 else {
-            let error = SimulatorError.posix("cannot move symlink into place at \(path)", hint: "check that the directory of --link is writable")
+            let error = SimulatorError.posix(
+                "cannot move symlink into place at \(path)", hint: "check that the directory of --link is writable")
             unlink(temporary)
             throw error
         }
@@ -232,7 +241,10 @@ public final class SimulatedBoard: Sendable {
     /// still ours) and a temporary state directory. Safe to call more than once.
     public func stop() {
         let alreadyStopped = shared.withLockedValue { state in
-            defer { state.stopping = true; state.stopped = true }
+            defer {
+                state.stopping = true
+                state.stopped = true
+            }
             return state.stopped
         }
         if alreadyStopped { return }
@@ -271,12 +283,17 @@ public final class SimulatedBoard: Sendable {
                 if level == false {
                     let ended = firmware.kill()
                     powerDown()
-                    logger.info("RESET asserted (\(line) low): firmware pid \(firmware.pid) stopped (\(ended)), READY low, ESP held in reset")
+                    logger.info(
+                        "RESET asserted (\(line) low): firmware pid \(firmware.pid) stopped (\(ended)), READY low, ESP held in reset"
+                    )
                     phase = .heldInReset
                 } else if let ended = firmware.checkExit() {
                     powerDown()
-                    logger.warning("firmware pid \(firmware.pid) exited by itself (\(ended)); READY low, rebooting in \(configuration.rebootDelayMilliseconds) ms with reset cause \(ResetCause.exception.rawValue)")
-                    phase = .rebooting(atNanoseconds: deadline(configuration.rebootDelayMilliseconds), cause: .exception)
+                    logger.warning(
+                        "firmware pid \(firmware.pid) exited by itself (\(ended)); READY low, rebooting in \(configuration.rebootDelayMilliseconds) ms with reset cause \(ResetCause.exception.rawValue)"
+                    )
+                    phase = .rebooting(
+                        atNanoseconds: deadline(configuration.rebootDelayMilliseconds), cause: .exception)
                 }
             case .heldInReset:
                 if level == true {
@@ -320,7 +337,9 @@ public final class SimulatedBoard: Sendable {
         wire.setReceiverListening(true, .hostToESP)
         let firmware = try FirmwareProcess(launch: launch, resetCause: cause, output: output)
         shared.withLockedValue { $0.firmwarePID = firmware.pid }
-        logger.info("firmware booted: pid \(firmware.pid), reset cause \(cause.rawValue) (\(cause)), \(noise.count) bytes of boot noise sent to the host")
+        logger.info(
+            "firmware booted: pid \(firmware.pid), reset cause \(cause.rawValue) (\(cause)), \(noise.count) bytes of boot noise sent to the host"
+        )
         return firmware
     }
 

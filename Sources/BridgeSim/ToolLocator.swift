@@ -32,7 +32,8 @@ public enum ToolLocator {
                 directory = POSIX.directoryName(directory)
             }
         }
-        throw .firmwareNotFound("firmware not found: no firmware/main.py in \(starts.joined(separator: " or ")) or any directory above")
+        throw .firmwareNotFound(
+            "firmware not found: no firmware/main.py in \(starts.joined(separator: " or ")) or any directory above")
     }
 
     private static func checkedFirmware(_ directory: String, source: String) throws(SimulatorError) -> String {

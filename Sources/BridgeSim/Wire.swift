@@ -1,12 +1,13 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Logging
 import NIOConcurrencyHelpers
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Which way bytes travel on the simulated wire.
 public enum WireDirection: Sendable, Hashable, CaseIterable, CustomStringConvertible {
@@ -71,10 +72,12 @@ public final class Wire: Sendable {
         logger: Logger
     ) throws(SimulatorError) {
         lanes = [
-            .hostToESP: try WireLane(direction: .hostToESP, from: host, to: esp,
-                                     stages: stages[.hostToESP] ?? [], limit: receiverBufferLimit, logger: logger),
-            .espToHost: try WireLane(direction: .espToHost, from: esp, to: host,
-                                     stages: stages[.espToHost] ?? [], limit: receiverBufferLimit, logger: logger),
+            .hostToESP: try WireLane(
+                direction: .hostToESP, from: host, to: esp,
+                stages: stages[.hostToESP] ?? [], limit: receiverBufferLimit, logger: logger),
+            .espToHost: try WireLane(
+                direction: .espToHost, from: esp, to: host,
+                stages: stages[.espToHost] ?? [], limit: receiverBufferLimit, logger: logger),
         ]
     }
 
@@ -130,8 +133,10 @@ final class WireLane: Sendable {
     private let wakeWrite: Int32
     private let thread = NIOLockedValueBox<SimThread?>(nil)
 
-    init(direction: WireDirection, from source: PseudoTerminal, to destination: PseudoTerminal,
-         stages: [any WireStage], limit: Int, logger: Logger) throws(SimulatorError) {
+    init(
+        direction: WireDirection, from source: PseudoTerminal, to destination: PseudoTerminal,
+        stages: [any WireStage], limit: Int, logger: Logger
+    ) throws(SimulatorError) {
         self.direction = direction
         self.source = source
         self.destination = destination
@@ -139,7 +144,9 @@ final class WireLane: Sendable {
         self.limit = limit
         self.logger = logger
         var fds: [Int32] = [-1, -1]
-        guard pipe(&fds) == 0 else { throw .posix("cannot create the wire's wake-up pipe", hint: "too many open files?") }
+        guard pipe(&fds) == 0 else {
+            throw .posix("cannot create the wire's wake-up pipe", hint: "too many open files?")
+        }
         for fd in fds {
             POSIX.setCloseOnExec(fd)
             POSIX.setNonBlocking(fd)
@@ -275,7 +282,9 @@ final class WireLane: Sendable {
             // has caught up again.
             if dropped > 0 {
                 if overrunEpisode == 0 {
-                    logger.warning("wire \(direction): receiver is not reading and its buffers are full; dropping bytes (UART overrun)")
+                    logger.warning(
+                        "wire \(direction): receiver is not reading and its buffers are full; dropping bytes (UART overrun)"
+                    )
                 }
                 overrunEpisode += UInt64(dropped)
             }

@@ -1,14 +1,15 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import ArgumentParser
 import BridgeGPIO
 import BridgeSim
 import Logging
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// `esp-sim`: a simulated ESP8266 running the bridge firmware under the MicroPython Unix port,
 /// behind a simulated UART (pseudo-terminals) and a fake sysfs GPIO tree. All the logic lives in
@@ -26,28 +27,44 @@ struct ESPSim: ParsableCommand {
             """
     )
 
-    @Option(name: .long, help: ArgumentHelp("Symlink to create to the host side of the simulated UART.", valueName: "path"))
+    @Option(
+        name: .long, help: ArgumentHelp("Symlink to create to the host side of the simulated UART.", valueName: "path"))
     var link: String
 
-    @Option(name: .customLong("gpio-root"), help: ArgumentHelp("Directory for the fake sysfs GPIO tree (created if missing).", valueName: "dir"))
+    @Option(
+        name: .customLong("gpio-root"),
+        help: ArgumentHelp("Directory for the fake sysfs GPIO tree (created if missing).", valueName: "dir"))
     var gpioRoot: String
 
-    @Option(name: .long, help: ArgumentHelp("MicroPython heap size (an ESP8266 has about 36k free).", valueName: "size"))
+    @Option(
+        name: .long, help: ArgumentHelp("MicroPython heap size (an ESP8266 has about 36k free).", valueName: "size"))
     var heap: String = "36k"
 
-    @Option(name: .long, help: ArgumentHelp("Firmware directory holding main.py (default: $MQTTBRIDGE_FIRMWARE, else firmware/ found above the current directory or the executable).", valueName: "dir"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Firmware directory holding main.py (default: $MQTTBRIDGE_FIRMWARE, else firmware/ found above the current directory or the executable).",
+            valueName: "dir"))
     var firmware: String?
 
-    @Option(name: .long, help: ArgumentHelp("MicroPython Unix port executable (default: micropython on PATH).", valueName: "path"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("MicroPython Unix port executable (default: micropython on PATH).", valueName: "path"))
     var micropython: String?
 
-    @Option(name: .customLong("reset-gpio"), help: ArgumentHelp("GPIO number of RESET (host output, ESP RST).", valueName: "n"))
+    @Option(
+        name: .customLong("reset-gpio"),
+        help: ArgumentHelp("GPIO number of RESET (host output, ESP RST).", valueName: "n"))
     var resetGPIO: Int = GPIODefaults.resetLine
 
     @Option(name: .customLong("ready-gpio"), help: ArgumentHelp("GPIO number of READY (ESP output).", valueName: "n"))
     var readyGPIO: Int = GPIODefaults.readyLine
 
-    @Option(name: .customLong("state-dir"), help: ArgumentHelp("The firmware's persistent state directory (default: a fresh temporary directory, removed on exit).", valueName: "dir"))
+    @Option(
+        name: .customLong("state-dir"),
+        help: ArgumentHelp(
+            "The firmware's persistent state directory (default: a fresh temporary directory, removed on exit).",
+            valueName: "dir"))
     var stateDir: String?
 
     @Option(name: .long, help: ArgumentHelp("SSID of the simulated WiFi network.", valueName: "name"))
@@ -104,9 +121,11 @@ struct ESPSim: ParsableCommand {
             configuration.stateDirectory = stateDir
             configuration.ssid = ssid
             configuration.psk = psk
-            board = try SimulatedBoard.start(configuration, logger: logger, firmwareOutput: { line in
-                Self.writeAll(2, "firmware: \(line)\n")
-            })
+            board = try SimulatedBoard.start(
+                configuration, logger: logger,
+                firmwareOutput: { line in
+                    Self.writeAll(2, "firmware: \(line)\n")
+                })
         } catch {
             Self.writeAll(2, "esp-sim: error: \(error)\n")
             throw ExitCode.failure
@@ -114,7 +133,10 @@ struct ESPSim: ParsableCommand {
 
         let config = board.configuration
         // One line, written with a single write(2): scripts wait for it and parse key=value.
-        Self.writeAll(1, "esp-sim ready: link=\(config.linkPath) gpio-root=\(config.gpioRoot) reset=\(config.resetLine) ready=\(config.readyLine) firmware-pid=\(board.firmwarePID.map(String.init) ?? "none")\n")
+        Self.writeAll(
+            1,
+            "esp-sim ready: link=\(config.linkPath) gpio-root=\(config.gpioRoot) reset=\(config.resetLine) ready=\(config.readyLine) firmware-pid=\(board.firmwarePID.map(String.init) ?? "none")\n"
+        )
 
         var received: Int32 = 0
         while sigwait(&stopSignals, &received) != 0 {}

@@ -3,7 +3,7 @@ import NIOCore
 import NIOPosix
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Writes one line to standard output at once, without stdio's buffering.
@@ -29,7 +29,10 @@ struct LocalMQTTClient {
 
     /// Connects, sends CONNECT, waits for CONNACK, runs `body`, then disconnects.
     func withSession<Result: Sendable>(
-        _ body: (_ inbound: inout NIOAsyncChannelInboundStream<MQTTPacket>.AsyncIterator, _ outbound: NIOAsyncChannelOutboundWriter<MQTTPacket>) async throws -> Result
+        _ body: (
+            _ inbound: inout NIOAsyncChannelInboundStream<MQTTPacket>.AsyncIterator,
+            _ outbound: NIOAsyncChannelOutboundWriter<MQTTPacket>
+        ) async throws -> Result
     ) async throws -> Result {
         let path = options.resolvedSocketPath
         let connection: Connection
@@ -52,7 +55,8 @@ struct LocalMQTTClient {
         let clientID = options.clientID ?? "mqttbridge-cli-\(getpid())"
         return try await connection.executeThenClose { inbound, outbound in
             var iterator = inbound.makeAsyncIterator()
-            try await outbound.write(.connect(MQTTConnect(clientIdentifier: clientID, cleanSession: true, keepAlive: 0)))
+            try await outbound.write(
+                .connect(MQTTConnect(clientIdentifier: clientID, cleanSession: true, keepAlive: 0)))
             guard case .connAck(let ack) = try await next(&iterator) else {
                 throw CLIError(description: "mqttbridged did not answer CONNECT with CONNACK")
             }

@@ -18,7 +18,8 @@ struct Status: AsyncParsableCommand {
         let payload = try await withTimeout(seconds: connection.timeout, "mqttbridged sent no status") {
             try await client.withSession { inbound, outbound in
                 try await outbound.write(
-                    .subscribe(MQTTSubscribe(packetId: 1, subscriptions: [MQTTSubscription(filter: topic, qos: .atMostOnce)])))
+                    .subscribe(
+                        MQTTSubscribe(packetId: 1, subscriptions: [MQTTSubscription(filter: topic, qos: .atMostOnce)])))
                 while true {
                     if case .publish(let publish) = try await client.next(&inbound), publish.topic == topic {
                         return Array(buffer: publish.payload)

@@ -58,7 +58,8 @@ private struct FakeSysfs {
         let sysfs = try FakeSysfs(exported: [])
         defer { sysfs.remove() }
         #expect {
-            _ = try SysfsGPIOLine(root: sysfs.root.path, number: 5, direction: .input, exportTimeout: .milliseconds(100))
+            _ = try SysfsGPIOLine(
+                root: sysfs.root.path, number: 5, direction: .input, exportTimeout: .milliseconds(100))
         } throws: { error in
             (error as? GPIOError)?.description.contains("could not export GPIO 5") == true
         }

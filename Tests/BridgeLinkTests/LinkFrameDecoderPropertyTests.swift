@@ -66,7 +66,8 @@ struct LinkFrameDecoderPropertyTests {
             frame.payload = ByteBuffer(bytes: Array(frame.payload.readableBytesView.prefix(400)))
             return wire(frame)
         default:  // random bytes with no zero, longer than any frame
-            return (0..<Int.random(in: 516...1200, using: &random)).map { _ in UInt8.random(in: 1...255, using: &random) }
+            return (0..<Int.random(in: 516...1200, using: &random)).map { _ in UInt8.random(in: 1...255, using: &random)
+            }
         }
     }
 
@@ -95,7 +96,9 @@ struct LinkFrameDecoderPropertyTests {
         var reads: [[UInt8]] = []
         var start = 0
         while start < bytes.count {
-            let size = Bool.random(using: &random) ? Int.random(in: 1...8, using: &random) : Int.random(in: 9...700, using: &random)
+            let size =
+                Bool.random(using: &random)
+                ? Int.random(in: 1...8, using: &random) : Int.random(in: 9...700, using: &random)
             let end = min(bytes.count, start + size)
             reads.append(Array(bytes[start..<end]))
             start = end

@@ -136,7 +136,9 @@ struct LinkFrameDecoderTests {
         )
     }
 
-    @Test("at the end of the stream an unterminated chunk is a framing error, an unfinished oversize one is not reported twice")
+    @Test(
+        "at the end of the stream an unterminated chunk is a framing error, an unfinished oversize one is not reported twice"
+    )
     func endOfStream() throws {
         let partial = Array(wire(Self.first).dropLast())
         let run = try decode(reads: [partial], finish: true)

@@ -1,6 +1,7 @@
-@testable import BridgeLink
 import NIOCore
 import Testing
+
+@testable import BridgeLink
 
 @Suite("LinkFrame body and header")
 struct LinkFrameTests {
@@ -46,7 +47,9 @@ struct LinkFrameTests {
         }
     }
 
-    @Test("SEQ, ACK, MORE and reserved bits are unsupported in this revision", arguments: [0x01, 0x02, 0x04, 0x08, 0x80, 0x07] as [UInt8])
+    @Test(
+        "SEQ, ACK, MORE and reserved bits are unsupported in this revision",
+        arguments: [0x01, 0x02, 0x04, 0x08, 0x80, 0x07] as [UInt8])
     func unsupportedFlags(flags: UInt8) {
         let body = Self.body([0x05, flags, 0x01, 0x02, 0x03])
         #expect(throws: LinkFrameError.unsupportedFlags(flags)) { try LinkFrame(body: body) }

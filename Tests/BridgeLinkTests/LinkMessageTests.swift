@@ -19,7 +19,9 @@ struct LinkMessageTests {
                 freeHeap: 31_337
             )
         ),
-        .hello(LinkHello(maximumBodySize: 0xFFFF, capabilities: .init(rawValue: 0x8001), resetReason: .unknown, software: "")),
+        .hello(
+            LinkHello(
+                maximumBodySize: 0xFFFF, capabilities: .init(rawValue: 0x8001), resetReason: .unknown, software: "")),
         .config(LinkConfig()),
         .config(LinkConfig(wifiSSID: "home", brokerHost: "broker.local", clientID: "bridge-1")),
         .config(
@@ -220,7 +222,8 @@ struct LinkMessageTests {
         let frame = LinkFrame(type: .message, payload: ByteBuffer(hex: "f5 0001 78 6869"))
         #expect(
             try LinkMessage(frame: frame)
-                == .incoming(LinkIncoming(qos: .atLeastOnce, retain: true, topic: "x", payload: ByteBuffer(string: "hi")))
+                == .incoming(
+                    LinkIncoming(qos: .atLeastOnce, retain: true, topic: "x", payload: ByteBuffer(string: "hi")))
         )
         let publish = LinkFrame(type: .publish, payload: ByteBuffer(hex: "f0 0000 0001 78"))
         #expect(
@@ -271,7 +274,9 @@ struct LinkMessageTests {
     func configEncoding() throws {
         #expect(try LinkMessage.config(LinkConfig()).makeFrame().payload.readableBytes == 0)
         let config = LinkConfig(wifiSSID: "ab", brokerPort: 1883, cleanSession: true)
-        #expect(try LinkMessage.config(config).makeFrame().payload.bytes == hexBytes("01 0002 6162  04 0002 075b  09 0001 01"))
+        #expect(
+            try LinkMessage.config(config).makeFrame().payload.bytes
+                == hexBytes("01 0002 6162  04 0002 075b  09 0001 01"))
     }
 
     @Test("CONFIG skips unknown keys and lets a repeated key's last value count")
@@ -299,16 +304,23 @@ struct LinkMessageTests {
             try LinkMessage.hello(LinkHello(maximumBodySize: 512, software: long)).makeFrame()
         }
         let huge = String(repeating: "y", count: 70_000)
-        #expect(throws: LinkMessageEncodingError.fieldTooLong(.publish, field: "topic", length: 70_000, maximum: 65_535)) {
-            try LinkMessage.publish(LinkPublish(qos: .atMostOnce, messageID: 0, topic: huge, payload: ByteBuffer())).makeFrame()
+        #expect(
+            throws: LinkMessageEncodingError.fieldTooLong(.publish, field: "topic", length: 70_000, maximum: 65_535)
+        ) {
+            try LinkMessage.publish(LinkPublish(qos: .atMostOnce, messageID: 0, topic: huge, payload: ByteBuffer()))
+                .makeFrame()
         }
-        #expect(throws: LinkMessageEncodingError.fieldTooLong(.config, field: "will_payload", length: 70_000, maximum: 65_535)) {
+        #expect(
+            throws: LinkMessageEncodingError.fieldTooLong(
+                .config, field: "will_payload", length: 70_000, maximum: 65_535)
+        ) {
             try LinkMessage.config(LinkConfig(willPayload: ByteBuffer(string: huge))).makeFrame()
         }
         // 255 bytes still fit.
         #expect(throws: Never.self) {
             _ = try LinkMessage.log(LinkLog(level: .info, text: huge)).makeFrame()
-            _ = try LinkMessage.error(LinkError(code: .malformed, detail: String(repeating: "z", count: 255))).makeFrame()
+            _ = try LinkMessage.error(LinkError(code: .malformed, detail: String(repeating: "z", count: 255)))
+                .makeFrame()
         }
     }
 

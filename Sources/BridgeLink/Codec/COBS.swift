@@ -149,7 +149,8 @@ public enum COBSDecodingError: Error, Hashable, Sendable, CustomStringConvertibl
     public var description: String {
         switch self {
         case .codePastEnd(let offset, let code, let chunkLength):
-            return "COBS code 0x\(String(code, radix: 16)) at offset \(offset) points past the end of the \(chunkLength)-byte chunk"
+            return
+                "COBS code 0x\(String(code, radix: 16)) at offset \(offset) points past the end of the \(chunkLength)-byte chunk"
         case .zeroByte(let offset):
             return "COBS chunk holds a zero byte at offset \(offset)"
         }
