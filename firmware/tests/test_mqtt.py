@@ -1,0 +1,273 @@
+# MQTT client tests (MicroPython) against a real mosquitto started by
+# run.sh (MQTT_PORT; tests/broker.sh stops and restarts it), and against a
+# scripted fake broker on FAKE_PORT for what mosquitto will not do on
+# demand: refuse a CONNACK, fall silent, or leave a publish unacknowledged.
+
+import sys
+import os
+import socket
+import asyncio
+from time import ticks_ms, ticks_diff
+import hostcodec as h
+from t import check, eq, done
+from bridge.mqtt import MQTTClient
+
+PORT = int(os.getenv("MQTT_PORT"))
+FAKE = int(os.getenv("FAKE_PORT"))
+CLOSED = int(os.getenv("CLOSED_PORT"))
+DIR = os.getenv("TEST_DIR")
+HERE = sys.path[0]
+BROKER, SUBACK, PUBACK, LOG = 0x24, 0x21, 0x20, 0x25
+
+
+class Link:  # what the client uses of the link
+    peer_max = 512
+
+    def __init__(self):
+        self.msg = bytearray(512)
+        self.bodies = []
+
+    def send_body(self, b, i, e):
+        self.bodies.append(h.parse(0x22, bytes(b[i + 2 : e])))
+
+
+class App:  # what the client uses of the bridge
+    def __init__(self):
+        self.link = Link()
+        self.events = []
+
+    def event(self, t, f, *args):
+        self.events.append((t,) + args)
+
+    def of(self, t):
+        return [e[1:] for e in self.events if e[0] == t]
+
+
+def start(cid, port=PORT, keepalive=60, will=None):
+    v = [None, "net", "", "127.0.0.1", port, cid.encode(), None, None, keepalive, 1, None, b"", 0, 0, 0, None]
+    if will:
+        v[10], v[11], v[12], v[13] = will
+    app = App()
+    c = MQTTClient(v, app, [bytearray(512), bytearray(512)])
+    c.up = True
+    return app, c, asyncio.create_task(c.run())
+
+
+async def until(cond, ms=5000):
+    t = ticks_ms()
+    while not cond():
+        if ticks_diff(ticks_ms(), t) > ms:
+            return False
+        await asyncio.sleep_ms(20)
+    return True
+
+
+def connected(app, n=1):
+    return lambda: len([e for e in app.of(BROKER) if e[0] == 2]) >= n
+
+
+def sh(cmd):
+    return os.system(cmd) == 0
+
+
+class Sub:  # mosquitto_sub in the background, its output in a file
+    def __init__(self, topic, name):
+        self.f = "%s/%s.out" % (DIR, name)
+        sh("mosquitto_sub -p %d -v -t '%s' > %s 2>&1 & echo $! > %s.pid" % (PORT, topic, self.f, self.f))
+
+    def text(self):
+        try:
+            with open(self.f) as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    async def ready(self, c, topic):
+        # mosquitto_sub gives no sign that it has subscribed: publish until
+        # a message shows up.
+        for i in range(50):
+            c.publish(0, 0, memoryview(h.s16(topic) + b"sync"))
+            if await until(lambda: "sync" in self.text(), 100):
+                return True
+        return False
+
+    def stop(self):
+        sh("kill $(cat %s.pid)" % self.f)
+
+
+class Fake:  # a scripted broker: one connection at a time, polled
+    def __init__(self):
+        s = self.s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(socket.getaddrinfo("127.0.0.1", FAKE)[0][-1])
+        s.listen(2)
+        s.setblocking(False)
+        self.c = None
+        self.buf = b""
+
+    async def accept(self, ms=8000):
+        t = ticks_ms()
+        while ticks_diff(ticks_ms(), t) < ms:
+            try:
+                self.c = self.s.accept()[0]
+                self.c.setblocking(False)
+                self.buf = b""
+                return True
+            except OSError:
+                await asyncio.sleep_ms(20)
+        return False
+
+    async def packet(self, ms=3000):
+        # -> (first byte, rest after the fixed header) or None
+        t = ticks_ms()
+        while ticks_diff(ticks_ms(), t) < ms:
+            b = self.buf
+            if len(b) >= 2:
+                n, i, k = 0, 1, 0
+                while i < len(b) and b[i] & 0x80:
+                    n |= (b[i] & 0x7F) << k
+                    i += 1
+                    k += 7
+                if i < len(b):
+                    n |= b[i] << k
+                    if len(b) >= i + 1 + n:
+                        self.buf = b[i + 1 + n :]
+                        return b[0], b[i + 1 : i + 1 + n]
+            try:
+                d = self.c.recv(512)
+                if not d:
+                    return None
+                self.buf += d
+            except OSError:
+                await asyncio.sleep_ms(10)
+        return None
+
+    def send(self, b):
+        self.c.write(b)
+
+    def drop(self):
+        self.c.close()
+
+
+async def main():
+    # --- a real broker
+    app, c, task = start("test-a")
+    check("connect: BROKER connecting then connected", await until(connected(app)) and app.of(BROKER)[0][0] == 1, app.events)
+    sub = Sub("test/out/#", "out")
+    check("mosquitto_sub is listening", await sub.ready(c, b"test/out/sync"))
+    r = c.publish(0, 0, memoryview(h.s16(b"test/out/q0") + b"zero"))
+    check("publish qos 0: sent, no answer", r is None, r)
+    r = c.publish(1, 42, memoryview(h.s16(b"test/out/q1") + b"one"))
+    check("publish qos 1: held", r is None and len(c.held) == 1, r)
+    check("publish qos 1: PUBACK delivered", await until(lambda: (42, 0) in app.of(PUBACK)), app.events)
+    check("mosquitto_sub got qos 0 and qos 1", await until(lambda: "test/out/q0 zero" in sub.text() and "test/out/q1 one" in sub.text()), sub.text())
+    r = c.publish(5, 43, memoryview(h.s16(b"test/out/retained") + b"kept"))  # qos 1, retain
+    check("publish qos 1 retained: PUBACK", await until(lambda: (43, 0) in app.of(PUBACK)), app.events)
+    sub.stop()
+    c.held.append([60000, 44, c.free.pop(), ticks_ms(), 2])  # held, never acknowledged
+    r = c.publish(1, 44, memoryview(h.s16(b"test/out/dup") + b"x"))
+    check("a PUBLISH whose message id is held is answered by that one's PUBACK", r is None and len(c.held) == 1, c.held)
+    c.free.append(c.held.pop()[2])
+    for i in range(2):
+        c.held.append([60000 + i, 900 + i, c.free.pop(), ticks_ms(), 2])  # fake held, never acknowledged
+    eq("publish qos 1 when max_inflight are held: busy", c.publish(1, 99, memoryview(h.s16(b"test/out/x") + b"x")), 3)
+    while c.held:
+        c.free.append(c.held.pop()[2])
+
+    c.subscribe(b"test/in/#", 1)
+    check("subscribe: SUBACK granted 1", await until(lambda: (1, b"test/in/#") in app.of(SUBACK)), app.events)
+    c.subscribe(b"test/q0/+", 0)
+    check("subscribe qos 0: SUBACK granted 0", await until(lambda: (0, b"test/q0/+") in app.of(SUBACK)), app.events)
+    sh("mosquitto_pub -p %d -q 1 -t test/in/a -m hello" % PORT)
+    sh("mosquitto_pub -p %d -q 0 -t test/q0/b -m world" % PORT)
+    ok = await until(lambda: len(app.link.bodies) >= 2)
+    m = {b["topic"]: b for b in app.link.bodies}
+    check("incoming qos 1 PUBLISH: MESSAGE", ok and m.get("test/in/a", {}).get("payload") == b"hello" and m["test/in/a"]["qos"] == 1, app.link.bodies)
+    check("incoming qos 0 PUBLISH: MESSAGE", ok and m.get("test/q0/b", {}).get("payload") == b"world" and m["test/q0/b"]["qos"] == 0, app.link.bodies)
+    sh("mosquitto_pub -p %d -q 1 -t test/in/big -m %s" % (PORT, "x" * 600))
+    sh("mosquitto_pub -p %d -q 1 -t test/in/after -m small" % PORT)
+    ok = await until(lambda: any(b["topic"] == "test/in/after" for b in app.link.bodies))
+    check("too large for the host: dropped with a LOG line", [1 for e in app.of(LOG) if b"dropped a 600-byte message on test/in/big" in e[1].encode()], app.events)
+    check("and the next message still arrives", ok and not any(b["topic"] == "test/in/big" for b in app.link.bodies), app.link.bodies)
+    sh("mosquitto_pub -p %d -q 1 -r -t test/in/ret -m r1" % PORT)
+    await until(lambda: any(b["topic"] == "test/in/ret" for b in app.link.bodies))
+    c.subscribe(b"test/in/ret", 1)
+    ok = await until(lambda: any(b["topic"] == "test/in/ret" and b["retain"] for b in app.link.bodies))
+    check("retained message: MESSAGE retain flag", ok, app.link.bodies)
+    sh("mosquitto_pub -p %d -r -t test/in/ret -n" % PORT)  # clears it, and we get that too
+    await until(lambda: any(b["topic"] == "test/in/ret" and not b["payload"] for b in app.link.bodies))
+    c.subscribe(b"test/in/#", None)
+    n = len(app.link.bodies)
+    sh("mosquitto_pub -p %d -q 1 -t test/in/gone -m x" % PORT)
+    await asyncio.sleep_ms(500)
+    check("unsubscribe: no more messages", len(app.link.bodies) == n and b"test/in/#" not in c.subs, app.link.bodies[n:])
+
+    # --- the will, on an abrupt drop
+    wsub = Sub("test/will", "will")
+    wapp, w, wtask = start("test-will", will=(b"test/will", b"gone", 1, 0))
+    check("client with a will connects", await until(connected(wapp)), wapp.events)
+    check("will subscriber ready", await wsub.ready(c, b"test/will"))
+    w.sock.close()  # the TCP connection goes, no DISCONNECT
+    check("will delivered on an abrupt drop", await until(lambda: "test/will gone" in wsub.text()), wsub.text())
+    wtask.cancel()
+    wsub.stop()
+
+    # --- broker killed and restarted
+    n = len(app.of(BROKER))
+    sh("sh %s/broker.sh stop %s %d" % (HERE, DIR, PORT))
+    ok = await until(lambda: [e for e in app.of(BROKER)[n:] if e[0] == 0])
+    check("broker killed: BROKER disconnected with a reason", ok and app.of(BROKER)[-1][3], app.of(BROKER))
+    eq("publish while disconnected: offline", c.publish(1, 77, memoryview(h.s16(b"test/out/x") + b"x")), 1)
+    n = len(app.of(SUBACK))
+    sh("sh %s/broker.sh start %s %d" % (HERE, DIR, PORT))
+    check("broker restarted: reconnected", await until(lambda: app.of(BROKER)[-1][0] == 2, 20000), app.of(BROKER))
+    check("resubscribed after the reconnect", await until(lambda: len(app.of(SUBACK)) > n), app.of(SUBACK))
+    n = len(app.link.bodies)
+    sh("mosquitto_pub -p %d -q 1 -t test/q0/again -m back" % PORT)
+    check("messages flow again", await until(lambda: len(app.link.bodies) > n), app.link.bodies[n:])
+    task.cancel()
+
+    # --- connection refused, and the back-off
+    rapp, r, rtask = start("test-refused", port=CLOSED)
+    await asyncio.sleep_ms(7500)
+    rtask.cancel()
+    down = [e for e in rapp.of(BROKER) if e[0] == 0]
+    check("connection refused: the reason says so", down and down[0][3] == "connection refused", rapp.events)
+    check("back-off 1 s, 2 s, 4 s: 3 or 4 attempts in 7.5 s", 3 <= len(down) <= 4, len(down))
+
+    # --- a scripted broker
+    fake = Fake()
+    fapp, f, ftask = start("test-fake", port=FAKE, keepalive=1)
+    check("fake broker: connection", await fake.accept())
+    p = await fake.packet()
+    check("CONNECT: client id, keepalive, clean session", p and p[0] == 0x10 and b"test-fake" in p[1] and p[1][7] == 2 and p[1][9] == 1, p)
+    fake.send(b"\x20\x02\x00\x05")  # refused: not authorized
+    ok = await until(lambda: [e for e in fapp.of(BROKER) if e[0] == 0])
+    check("CONNACK refused: return code 5 in BROKER", ok and fapp.of(BROKER)[-1][1:3] == (5, 0), fapp.of(BROKER))
+    fake.drop()
+    check("fake broker: reconnection after the back-off", await fake.accept())
+    await fake.packet()
+    fake.send(b"\x20\x02\x00\x00")
+    check("connected to the fake broker", await until(connected(fapp)), fapp.events)
+    f.publish(1, 500, memoryview(h.s16(b"t/dup") + b"payload"))
+    p = await fake.packet()
+    check("qos 1 PUBLISH received", p and p[0] == 0x32, p)
+    pid = p[1][7:9] if p else b""
+    p = await fake.packet(1200)
+    check("PINGREQ when idle (keepalive 1 s)", p and p[0] == 0xC0, p)
+    ok = await until(lambda: "keepalive timeout" in [e[3] for e in fapp.of(BROKER)], 3000)
+    check("no PINGRESP: keepalive timeout", ok, fapp.of(BROKER))
+    fake.drop()
+    check("fake broker: reconnection", await fake.accept())
+    await fake.packet()
+    fake.send(b"\x20\x02\x00\x00")
+    p = await fake.packet()
+    check("held publish sent again after the reconnect, with DUP", p and p[0] == 0x3A and p[1][7:9] == pid, p)
+    fake.send(b"\x40\x02" + pid)
+    check("its PUBACK delivered", await until(lambda: (500, 0) in fapp.of(PUBACK)), fapp.events)
+    ftask.cancel()
+    fake.drop()
+
+
+asyncio.run(main())
+done()
