@@ -19,7 +19,7 @@ max_inflight_messages 0
 log_dest file $dir/mosquitto.log
 user root
 CONF
-    mosquitto -c "$dir/mosquitto.conf" &
+    mosquitto -c "$dir/mosquitto.conf" 2>>"$dir/mosquitto.log" &
     BROKER_PID=$!
     for _ in $(seq 100); do
         if mosquitto_pub -h 127.0.0.1 -p "$port" -t mqttbridge/probe -n 2>/dev/null; then return 0; fi
