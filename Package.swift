@@ -28,7 +28,10 @@ let package = Package(
         // The link protocol (firmware-protocol.md): frames, messages, codec. No I/O.
         .target(
             name: "BridgeLink",
-            dependencies: [.product(name: "NIOCore", package: "swift-nio")]
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ]
         ),
         // MQTT 3.1.1 packets, codec and topic filters. No I/O.
         .target(

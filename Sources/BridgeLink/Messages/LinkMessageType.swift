@@ -28,6 +28,8 @@ public struct LinkMessageType: RawRepresentable, Hashable, Sendable, CustomStrin
     public static let ping = Self(0x05)
     /// PONG, both directions (§5.5).
     public static let pong = Self(0x06)
+    /// ACK, both directions: acknowledgement and credit with nothing else to send (§8.3, version 2).
+    public static let ack = Self(0x07)
     /// PUBLISH, host to ESP (§5.6).
     public static let publish = Self(0x10)
     /// SUBSCRIBE, host to ESP (§5.7).
