@@ -107,6 +107,7 @@ let package = Package(
             name: "BridgeMQTTTests", dependencies: ["BridgeMQTT", .product(name: "NIOTestUtils", package: "swift-nio")]),
         .testTarget(name: "BridgeGPIOTests", dependencies: ["BridgeGPIO"]),
         .testTarget(name: "BridgeCoreTests", dependencies: ["BridgeCore"]),
+        .testTarget(name: "BridgeSimTests", dependencies: ["BridgeSim"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -139,7 +139,12 @@ enum POSIX {
 
     /// Sleeps for `milliseconds`, resuming after signals.
     static func sleep(milliseconds: Int) {
-        var request = timespec(tv_sec: milliseconds / 1000, tv_nsec: (milliseconds % 1000) * 1_000_000)
+        sleep(nanoseconds: UInt64(max(0, milliseconds)) * 1_000_000)
+    }
+
+    /// Sleeps for `nanoseconds`, resuming after signals.
+    static func sleep(nanoseconds: UInt64) {
+        var request = timespec(tv_sec: Int(nanoseconds / 1_000_000_000), tv_nsec: Int(nanoseconds % 1_000_000_000))
         var remaining = timespec()
         while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
     }

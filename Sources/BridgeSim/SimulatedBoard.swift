@@ -46,8 +46,18 @@ public struct SimulatedBoardConfiguration: Sendable {
     /// Bytes the wire holds for a receiver that does not read (beyond the kernel's PTY buffer)
     /// before it drops them as a UART overrun would.
     public var receiverBufferLimit: Int = 64 * 1024
-    /// Fault stages on the wire, per direction (none: a perfect, infinitely fast wire).
+    /// More stages on the wire, per direction, after the board's own (line cut, speed mismatch,
+    /// bit errors, the frozen firmware's FIFO), which do nothing until asked to.
     public var wireStages: [WireDirection: [any WireStage]] = [:]
+    /// The speed both ends of the wire start at, and the ESP returns to after every reset. Given,
+    /// the wire is paced at the speeds the two ends set and garbles bytes while they differ;
+    /// `nil` (the default): an ideal wire, as fast as the PTYs, both ends at 115200 for show.
+    public var baud: Int?
+    /// The probability that a bit is flipped, in each direction independently (0: none).
+    public var bitErrorRate: Double = 0
+    /// Seeds every random choice of the wire's faults (bit errors, garbled and noise bytes), so
+    /// that a run can be replayed. Boot noise stays random: it does not depend on the seed.
+    public var seed = UInt64.random(in: UInt64.min...UInt64.max)
 
     public init(linkPath: String, gpioRoot: String, micropython: String, firmwareDirectory: String) {
         self.linkPath = linkPath
@@ -82,11 +92,40 @@ public struct SimulatedBoardConfiguration: Sendable {
 /// - `rebootDelayMilliseconds` after the firmware exited by itself: reset cause 2 (exception).
 /// While the firmware is not running, bytes from the host are discarded (a chip in reset receives
 /// nothing) and READY reads 0; the firmware itself drives READY to 1 once it is up.
+///
+/// The wire's faults and the firmware's fate can be changed while it runs with `control(_:)`
+/// (esp-sim's control socket: line cuts, noise, bit errors, speeds, freezing and rebooting the
+/// firmware, WiFi loss); docs/esp-sim.md describes the commands.
 public final class SimulatedBoard: Sendable {
-    private struct Shared {
+    /// What the simulated chip is doing, as the control socket reports it.
+    public enum FirmwareState: String, Sendable {
+        /// The firmware runs.
+        case running
+        /// The firmware is stopped by a `hang` command (SIGSTOP), not reset.
+        case frozen
+        /// RESET is low.
+        case heldInReset = "held-in-reset"
+        /// The firmware died or was rebooted and is about to start again.
+        case rebooting
+        /// The board is stopped.
+        case stopped
+    }
+
+    struct Shared {
         var firmwarePID: pid_t?
+        var state = FirmwareState.running
         var stopping = false
         var stopped = false
+        /// Boots since power-on, the first included.
+        var boots = 0
+        /// The speed the ESP's UART returns to at every boot.
+        var startBaud: Int
+        /// Requests from the control socket for the supervisor, which alone touches the process.
+        var hangUntil: UInt64?
+        var rebootRequested = false
+        var noiseRandom: SeededRandom
+        var noise: [WireDirection: UInt64] = [:]
+        var bootNoise: UInt64 = 0
     }
 
     /// The configuration the board was started with (paths made absolute).
@@ -102,14 +141,21 @@ public final class SimulatedBoard: Sendable {
     /// The fake GPIO tree.
     public let gpio: FakeGPIOTree
 
-    private let host: PseudoTerminal
-    private let esp: PseudoTerminal
+    let host: PseudoTerminal
+    let esp: PseudoTerminal
     private let launch: FirmwareLaunch
     private let removeStateDirectoryOnStop: Bool
-    private let logger: Logger
+    let logger: Logger
     private let output: @Sendable (String) -> Void
-    private let shared = NIOLockedValueBox(Shared())
+    let shared: NIOLockedValueBox<Shared>
     private let supervisor = NIOLockedValueBox<SimThread?>(nil)
+
+    /// The speeds of both ends, and whether the wire goes by them.
+    let speeds: LineSpeeds
+    let lineCut = LineCut()
+    let garbler: SpeedMismatchGarbler
+    let bitErrors: [WireDirection: BitErrorInjector]
+    let frozenFIFO: FrozenReceiverFIFO
 
     /// The running firmware's process id; `nil` while the board is in reset or rebooting.
     public var firmwarePID: pid_t? { shared.withLockedValue { $0.firmwarePID } }
@@ -139,6 +185,10 @@ public final class SimulatedBoard: Sendable {
         output: @escaping @Sendable (String) -> Void
     ) throws(SimulatorError) {
         try SimulatedBoardConfiguration.validateHeapSize(configuration.heapSize)
+        if let baud = configuration.baud, BaudRate.constant(for: baud) == nil { throw .unsupportedBaudRate(baud) }
+        guard configuration.bitErrorRate >= 0, configuration.bitErrorRate <= 1 else {
+            throw .invalidBitErrorRate(configuration.bitErrorRate)
+        }
         var configuration = configuration
         configuration.linkPath = POSIX.absolutePath(configuration.linkPath)
         configuration.gpioRoot = POSIX.absolutePath(configuration.gpioRoot)
@@ -171,12 +221,38 @@ public final class SimulatedBoard: Sendable {
             removeStateDirectoryOnStop = true
         }
 
-        host = try PseudoTerminal()
-        esp = try PseudoTerminal()
+        let startBaud = configuration.baud ?? 115_200
+        shared = NIOLockedValueBox(
+            Shared(startBaud: startBaud, noiseRandom: SeededRandom(seed: configuration.seed, stream: 4)))
+        let host = try PseudoTerminal(baud: startBaud)
+        let esp = try PseudoTerminal(baud: startBaud)
+        self.host = host
+        self.esp = esp
         hostReplicaPath = host.replicaPath
         espReplicaPath = esp.replicaPath
+
+        // The board's faults, all idle until configured or commanded. Order matters: a cut line
+        // carries nothing to garble, and the frozen firmware's FIFO sees what survived the line.
+        let speeds = LineSpeeds(host: host, esp: esp, tracking: configuration.baud != nil)
+        self.speeds = speeds
+        garbler = SpeedMismatchGarbler(random: SeededRandom(seed: configuration.seed, stream: 3)) { speeds.ends($0) }
+        bitErrors = [
+            .hostToESP: BitErrorInjector(
+                rate: configuration.bitErrorRate, random: SeededRandom(seed: configuration.seed, stream: 1)),
+            .espToHost: BitErrorInjector(
+                rate: configuration.bitErrorRate, random: SeededRandom(seed: configuration.seed, stream: 2)),
+        ]
+        let shared = shared
+        frozenFIFO = FrozenReceiverFIFO(
+            isFrozen: { shared.withLockedValue { $0.state == .frozen } }, unread: { esp.unreadInputCount })
+        var stages: [WireDirection: [any WireStage]] = [:]
+        for direction in WireDirection.allCases {
+            stages[direction] =
+                [lineCut, garbler, bitErrors[direction]!] + (direction == .hostToESP ? [frozenFIFO] : [])
+                + (configuration.wireStages[direction] ?? [])
+        }
         wire = try Wire(
-            host: host, esp: esp, stages: configuration.wireStages,
+            host: host, esp: esp, stages: stages, speeds: speeds,
             receiverBufferLimit: configuration.receiverBufferLimit, logger: logger)
         launch = FirmwareLaunch(
             micropython: configuration.micropython,
@@ -204,6 +280,8 @@ public final class SimulatedBoard: Sendable {
                 "gpio-root": "\(configuration.gpioRoot)",
                 "state-dir": "\(stateDirectory)",
                 "firmware": "\(launch.arguments.joined(separator: " "))",
+                "wire": "\(wireDescription)",
+                "seed": "\(configuration.seed)",
             ])
         // The first boot runs here rather than on the supervisor thread so that a firmware that
         // cannot be started at all fails `start` with an error instead of a reboot loop, and so
@@ -237,6 +315,13 @@ public final class SimulatedBoard: Sendable {
         }
     }
 
+    /// The wire's settings in a few words, for the log.
+    private var wireDescription: String {
+        let pacing = configuration.baud.map { "paced, both ends start at \($0) baud" } ?? "ideal (not paced)"
+        let errors = configuration.bitErrorRate > 0 ? ", bit error rate \(configuration.bitErrorRate)" : ""
+        return pacing + errors
+    }
+
     /// Stops the board: kills the firmware, stops the wire, removes the link symlink (if it is
     /// still ours) and a temporary state directory. Safe to call more than once.
     public func stop() {
@@ -251,6 +336,7 @@ public final class SimulatedBoard: Sendable {
         // The supervisor kills the firmware on its way out; it is the only thread that touches
         // the firmware process once started.
         supervisor.withLockedValue { $0 }?.join()
+        shared.withLockedValue { $0.state = .stopped }
         wire.stop()
         if POSIX.readLink(configuration.linkPath) == hostReplicaPath {
             unlink(configuration.linkPath)
@@ -270,14 +356,24 @@ public final class SimulatedBoard: Sendable {
     }
 
     /// The supervisor loop: samples RESET every `resetPollMilliseconds` and moves the board
-    /// between running, held in reset and rebooting.
+    /// between running, held in reset and rebooting; carries out the control socket's `hang` and
+    /// `reboot` requests (it alone touches the firmware process, so a request can never signal a
+    /// process that has just been replaced).
     private func supervise(_ firstFirmware: FirmwareProcess) {
         var phase = Phase.running(firstFirmware)
+        var frozenUntil: UInt64?
         let line = "gpio\(configuration.resetLine)"
         while !shared.withLockedValue({ $0.stopping }) {
             POSIX.sleep(milliseconds: configuration.resetPollMilliseconds)
             // nil (unreadable for a moment) changes nothing.
             let level = gpio.resetPinLevel()
+            let (hangUntil, rebootRequested) = shared.withLockedValue { state in
+                defer {
+                    state.hangUntil = nil
+                    state.rebootRequested = false
+                }
+                return (state.hangUntil, state.rebootRequested)
+            }
             switch phase {
             case .running(let firmware):
                 if level == false {
@@ -294,13 +390,25 @@ public final class SimulatedBoard: Sendable {
                     )
                     phase = .rebooting(
                         atNanoseconds: deadline(configuration.rebootDelayMilliseconds), cause: .exception)
+                } else if rebootRequested {
+                    let ended = firmware.kill()
+                    powerDown()
+                    logger.warning(
+                        "reboot requested: firmware pid \(firmware.pid) stopped (\(ended)) as if it had crashed; READY low, rebooting in \(configuration.rebootDelayMilliseconds) ms with reset cause \(ResetCause.exception.rawValue)"
+                    )
+                    phase = .rebooting(
+                        atNanoseconds: deadline(configuration.rebootDelayMilliseconds), cause: .exception)
+                } else {
+                    frozenUntil = freezeOrThaw(firmware, frozenUntil: frozenUntil, request: hangUntil)
                 }
             case .heldInReset:
+                ignoreRequests(hang: hangUntil, reboot: rebootRequested)
                 if level == true {
                     logger.info("RESET released (\(line) high): booting")
                     phase = bootOrRetry(.external)
                 }
             case .rebooting(let at, let cause):
+                ignoreRequests(hang: hangUntil, reboot: rebootRequested)
                 if level == false {
                     logger.info("RESET asserted (\(line) low) while rebooting: ESP held in reset")
                     phase = .heldInReset
@@ -308,12 +416,59 @@ public final class SimulatedBoard: Sendable {
                     phase = bootOrRetry(cause)
                 }
             }
+            // Publish what the chip is doing for the control socket and the frozen FIFO.
+            let state: FirmwareState
+            switch phase {
+            case .running: state = frozenUntil == nil ? .running : .frozen
+            case .heldInReset: state = .heldInReset
+            case .rebooting: state = .rebooting
+            }
+            if state != .running && state != .frozen { frozenUntil = nil }
+            shared.withLockedValue { $0.state = state }
         }
         if case .running(let firmware) = phase {
             let ended = firmware.kill()
             logger.info("firmware pid \(firmware.pid) stopped (\(ended))")
         }
         powerDown()
+    }
+
+    /// The control socket checks that the firmware runs before it asks, but the chip may have
+    /// moved on within the supervisor's step: say so rather than drop the request silently.
+    private func ignoreRequests(hang: UInt64?, reboot: Bool) {
+        if hang != nil { logger.warning("hang request ignored: the firmware stopped running meanwhile") }
+        if reboot { logger.warning("reboot request ignored: the firmware stopped running meanwhile") }
+    }
+
+    /// Carries out a `hang` request and ends a hang whose time is up; returns when the firmware
+    /// is to be thawed (`nil`: it is not frozen). SIGSTOP and SIGCONT go to the process group, as
+    /// the kill at reset does.
+    private func freezeOrThaw(_ firmware: FirmwareProcess, frozenUntil: UInt64?, request: UInt64?) -> UInt64? {
+        var frozenUntil = frozenUntil
+        let now = POSIX.monotonicNanoseconds()
+        if let request {
+            if request > now {
+                if frozenUntil == nil {
+                    kill(-firmware.pid, SIGSTOP)
+                    shared.withLockedValue { $0.state = .frozen }
+                    logger.warning(
+                        "firmware pid \(firmware.pid) frozen (SIGSTOP) for \(Self.seconds(request - now)) s; READY stays as it is, bytes beyond its \(FrozenReceiverFIFO.capacity)-byte UART FIFO are lost"
+                    )
+                }
+                frozenUntil = request
+            } else if frozenUntil != nil {
+                frozenUntil = now  // `hang 0`: thaw now
+            }
+        }
+        if let until = frozenUntil, now >= until {
+            kill(-firmware.pid, SIGCONT)
+            shared.withLockedValue { $0.state = .running }
+            logger.info(
+                "firmware pid \(firmware.pid) thawed (SIGCONT); \(frozenFIFO.dropped) bytes lost to its full FIFO so far"
+            )
+            return nil
+        }
+        return frozenUntil
     }
 
     private func bootOrRetry(_ cause: ResetCause) -> Phase {
@@ -328,15 +483,23 @@ public final class SimulatedBoard: Sendable {
 
     /// One boot: the ROM's noise on the host's line, then the firmware.
     private func boot(_ cause: ResetCause) throws(SimulatorError) -> FirmwareProcess {
+        // Whatever reached the ESP's UART before this boot is gone on a real chip, and its UART
+        // starts again raw at the start speed, whatever the last run set. That comes first, so
+        // that a paced wire sends the boot noise at the start speed (garbage to a host that had
+        // switched to another one, as it should be).
+        esp.discardUnreadInput()
+        esp.restoreLineSettings(baud: shared.withLockedValue { $0.startBaud })
+        speeds.invalidate()
         let noise = BootNoise.generate(cause: cause)
         wire.inject(noise, .espToHost)
-        // Whatever reached the ESP's UART before this boot is gone on a real chip, and its UART
-        // starts again at 115200 raw, whatever the last run set.
-        esp.discardUnreadInput()
-        esp.restoreLineSettings()
         wire.setReceiverListening(true, .hostToESP)
         let firmware = try FirmwareProcess(launch: launch, resetCause: cause, output: output)
-        shared.withLockedValue { $0.firmwarePID = firmware.pid }
+        shared.withLockedValue {
+            $0.firmwarePID = firmware.pid
+            $0.state = .running
+            $0.boots += 1
+            $0.bootNoise += UInt64(noise.count)
+        }
         logger.info(
             "firmware booted: pid \(firmware.pid), reset cause \(cause.rawValue) (\(cause)), \(noise.count) bytes of boot noise sent to the host"
         )
@@ -346,7 +509,11 @@ public final class SimulatedBoard: Sendable {
     /// The chip is not running (held in reset, rebooting, or stopped): it hears nothing, its
     /// UART buffer is empty, READY reads 0.
     private func powerDown() {
-        shared.withLockedValue { $0.firmwarePID = nil }
+        shared.withLockedValue { state in
+            state.firmwarePID = nil
+            // Until the supervisor publishes the phase at the end of its step: not running.
+            state.state = state.stopping ? .stopped : .rebooting
+        }
         wire.setReceiverListening(false, .hostToESP)
         esp.discardUnreadInput()
         do {

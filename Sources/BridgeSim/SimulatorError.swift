@@ -18,6 +18,12 @@ public enum SimulatorError: Error, CustomStringConvertible, Sendable {
     case invalidHeapSize(String)
     /// `--link` names something that is not a symlink; esp-sim refuses to overwrite it.
     case linkPathOccupied(String)
+    /// `--baud` (or a `baud` command) names a rate a pseudo-terminal cannot be set to.
+    case unsupportedBaudRate(Int)
+    /// `--ber` is not a probability.
+    case invalidBitErrorRate(Double)
+    /// `--control` cannot be used: `reason` says why and what to do.
+    case controlSocket(path: String, reason: String)
     /// A system call failed; `operation` says what esp-sim was doing, `hint` what may fix it.
     case system(operation: String, errno: Int32, hint: String)
 
@@ -33,6 +39,13 @@ public enum SimulatorError: Error, CustomStringConvertible, Sendable {
         case .linkPathOccupied(let path):
             return
                 "--link \(path) exists and is not a symlink; esp-sim only replaces its own symlinks: remove it or choose another path"
+        case .unsupportedBaudRate(let baud):
+            return
+                "baud rate \(baud) is not supported: use one of \(BaudRate.supported.map(String.init).joined(separator: ", "))"
+        case .invalidBitErrorRate(let rate):
+            return "bit error rate \(rate) is not a probability: give a number from 0 to 1, e.g. 1e-4"
+        case .controlSocket(let path, let reason):
+            return "--control \(path): \(reason)"
         case .system(let operation, let code, let hint):
             let reason = String(cString: strerror(code))
             return hint.isEmpty ? "\(operation): \(reason)" : "\(operation): \(reason) (\(hint))"

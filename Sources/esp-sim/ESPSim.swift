@@ -24,6 +24,11 @@ struct ESPSim: ParsableCommand {
             starting with "esp-sim ready:" on stdout once the link exists and the firmware is \
             starting, logs to stderr (firmware output as lines starting with "firmware: "), and \
             runs until SIGINT or SIGTERM.
+
+            Without --baud the wire is ideal (as fast as the pseudo-terminals). With it, the wire \
+            runs at the speeds the two ends set (10 bit-times per byte), garbles bytes while they \
+            differ, and --ber adds bit errors. --control opens a socket for faults at run time \
+            (cut, noise, hang, reboot, wifi, ber, baud, stats); see docs/esp-sim.md.
             """
     )
 
@@ -73,10 +78,46 @@ struct ESPSim: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Passphrase of the simulated WiFi network.", valueName: "pass"))
     var psk: String = ""
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Pace the wire like a UART: both ends start at this speed (the ESP again after every reset); the wire follows the speeds the two ends set and garbles bytes while they differ. Default: an ideal, unpaced wire.",
+            valueName: "n"))
+    var baud: Int?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Bit error rate: the probability that each bit is flipped, both directions independently, e.g. 1e-4.",
+            valueName: "x"))
+    var ber: Double = 0
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Seed of the wire's faults (bit errors, garbled and noise bytes), to replay a run. Default: random, logged at start.",
+            valueName: "n"))
+    var seed: UInt64?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Unix socket taking control commands, one per line (cut, noise, hang, reboot, wifi, ber, baud, stats, help).",
+            valueName: "path"))
+    var control: String?
+
     func validate() throws {
         guard resetGPIO >= 0, readyGPIO >= 0 else { throw ValidationError("GPIO numbers must not be negative") }
         guard resetGPIO != readyGPIO else {
             throw ValidationError("--reset-gpio and --ready-gpio are both \(resetGPIO); give them different numbers")
+        }
+        if let baud, !BaudRate.supported.contains(baud) {
+            throw ValidationError(
+                "--baud \(baud) is not supported: use one of \(BaudRate.supported.map(String.init).joined(separator: ", "))"
+            )
+        }
+        guard ber.isFinite, ber >= 0, ber <= 1 else {
+            throw ValidationError("--ber \(ber) is not a probability: give a number from 0 to 1, e.g. 1e-4")
         }
     }
 
@@ -100,6 +141,7 @@ struct ESPSim: ParsableCommand {
         signal(SIGPIPE, SIG_IGN)
 
         let board: SimulatedBoard
+        var controlServer: ControlServer?
         do {
             let environment = Self.environment()
             let firmwareDirectory = try ToolLocator.firmwareDirectory(
@@ -109,6 +151,11 @@ struct ESPSim: ParsableCommand {
                 executablePath: ToolLocator.executablePath()
             )
             let micropythonPath = try ToolLocator.micropython(explicit: micropython, searchPath: environment["PATH"])
+            // Bound before the board exists, so a bad --control fails before the firmware boots;
+            // it answers once the board is up.
+            controlServer = try control.map { path throws(SimulatorError) in
+                try ControlServer(path: path, logger: logger)
+            }
             var configuration = SimulatedBoardConfiguration(
                 linkPath: link,
                 gpioRoot: gpioRoot,
@@ -121,26 +168,38 @@ struct ESPSim: ParsableCommand {
             configuration.stateDirectory = stateDir
             configuration.ssid = ssid
             configuration.psk = psk
+            configuration.baud = baud
+            configuration.bitErrorRate = ber
+            if let seed { configuration.seed = seed }
             board = try SimulatedBoard.start(
                 configuration, logger: logger,
                 firmwareOutput: { line in
                     Self.writeAll(2, "firmware: \(line)\n")
                 })
+            do {
+                try controlServer?.start { [board] line in board.control(line) }
+            } catch {
+                board.stop()
+                throw error
+            }
         } catch {
+            controlServer?.stop()
             Self.writeAll(2, "esp-sim: error: \(error)\n")
             throw ExitCode.failure
         }
 
         let config = board.configuration
         // One line, written with a single write(2): scripts wait for it and parse key=value.
+        let controlField = controlServer.map { " control=\($0.path)" } ?? ""
         Self.writeAll(
             1,
-            "esp-sim ready: link=\(config.linkPath) gpio-root=\(config.gpioRoot) reset=\(config.resetLine) ready=\(config.readyLine) firmware-pid=\(board.firmwarePID.map(String.init) ?? "none")\n"
+            "esp-sim ready: link=\(config.linkPath) gpio-root=\(config.gpioRoot) reset=\(config.resetLine) ready=\(config.readyLine) firmware-pid=\(board.firmwarePID.map(String.init) ?? "none")\(controlField)\n"
         )
 
         var received: Int32 = 0
         while sigwait(&stopSignals, &received) != 0 {}
         logger.info("received \(received == SIGINT ? "SIGINT" : "SIGTERM"), stopping")
+        controlServer?.stop()
         board.stop()
     }
 

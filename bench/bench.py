@@ -1,0 +1,232 @@
+"""The link benchmark: goodput, share of the line rate, wire bytes per message and latency from a
+local publish to a broker subscriber, through every real part (paho → mqttbridged → simulated
+UART paced by esp-sim → firmware under MicroPython → mosquitto → paho).
+
+Run through scripts/bench, which builds in release mode and sets the paths. Prints one table.
+"""
+
+import argparse
+import json
+import os
+import signal
+import socket
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(os.environ["MQTTBRIDGE_BIN"])
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(predicate, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise SystemExit(f"bench: timed out waiting for {what}")
+
+
+class Bench:
+    """One broker + esp-sim + mqttbridged at a given simulated baud rate."""
+
+    def __init__(self, directory, baud):
+        self.dir = Path(directory)
+        self.baud = baud
+        self.port = free_port()
+        conf = self.dir / "mosquitto.conf"
+        conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+                        "max_queued_messages 1000000\nmax_inflight_messages 0\nuser root\n")
+        self.procs = []
+        self.spawn(["mosquitto", "-c", str(conf)], "mosquitto")
+        wait_until(self.broker_up, 10, "mosquitto")
+        link, gpio = self.dir / "link", self.dir / "gpio"
+        sim = self.spawn([str(BIN / "esp-sim"), "--link", str(link), "--gpio-root", str(gpio),
+                          "--baud", str(baud), "--state-dir", str(self.dir / "state")], "esp-sim", stdout=True)
+        assert "ready" in sim.stdout.readline().decode()
+        self.socket = str(self.dir / "mqtt.sock")
+        self.spawn([str(BIN / "mqttbridged"), "--device", str(link), "--gpio-root", str(gpio), "--baud", str(baud),
+                    "--socket", self.socket, "--broker", f"127.0.0.1:{self.port}", "--client-id", "bench",
+                    "--wifi-ssid", "mqttbridge-sim", "--log-level", "warning"], "mqttbridged")
+        wait_until(lambda: (s := self.status()) and s["broker"]["state"] == "connected", 60, "the bridge")
+
+    def spawn(self, argv, name, stdout=False):
+        log = open(self.dir / f"{name}.log", "wb")
+        p = subprocess.Popen(argv, stdout=subprocess.PIPE if stdout else log, stderr=log, start_new_session=True)
+        self.procs.append(p)
+        return p
+
+    def broker_up(self):
+        try:
+            socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+            return True
+        except OSError:
+            return False
+
+    def status(self):
+        if not os.path.exists(self.socket):
+            return None
+        out = subprocess.run([str(BIN / "mqttbridge"), "status", "--json", "--socket", self.socket, "--timeout", "5"],
+                             capture_output=True)
+        return json.loads(out.stdout) if out.returncode == 0 else None
+
+    def stop(self):
+        for p in reversed(self.procs):
+            p.send_signal(signal.SIGTERM)
+        for p in self.procs:
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+class Subscriber:
+    """A broker subscriber that records (arrival time, sequence number, send time) per message."""
+
+    def __init__(self, port, topic):
+        self.arrivals = []
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"bench-sub-{time.monotonic_ns()}")
+        self.client.on_message = self.on_message
+        done = threading.Event()
+        self.client.on_subscribe = lambda *a: done.set()
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+        self.client.subscribe(topic, 1)
+        done.wait(10)
+
+    def on_message(self, client, userdata, message):
+        sequence, sent = struct.unpack_from(">Iq", message.payload)
+        self.arrivals.append((time.monotonic_ns(), sequence, sent))
+
+    def close(self):
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+def publisher(path):
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{time.monotonic_ns()}",
+                         transport="unix")
+    client.max_inflight_messages_set(1000)
+    client.max_queued_messages_set(0)
+    client.connect(path)
+    client.loop_start()
+    return client
+
+
+def payload(sequence, size):
+    head = struct.pack(">Iq", sequence, time.monotonic_ns())
+    return head + b"x" * (size - len(head))
+
+
+def throughput(bench, size, qos, topic="bench/throughput/aaaaa"):
+    """Publishes as fast as the bridge takes them; returns goodput figures."""
+    line_bytes_per_second = bench.baud / 10
+    count = max(40, min(3000, int(4 * line_bytes_per_second / (size + 20))))
+    sub = Subscriber(bench.port, topic)
+    pub = publisher(bench.socket)
+    before = bench.status()["link"]["bytesOut"]
+    start = time.monotonic_ns()
+    infos = [pub.publish(topic, payload(i, size), qos=qos) for i in range(count)]
+    wait_until(lambda: len(sub.arrivals) >= count * (0.99 if qos == 0 else 1), 120 + count * size * 10 / bench.baud,
+               f"{count} messages of {size} B at qos {qos}")
+    end = max(t for t, _, _ in sub.arrivals)
+    after = bench.status()["link"]["bytesOut"]
+    for info in infos:
+        if qos == 1:
+            info.wait_for_publish(10)
+    pub.loop_stop()
+    pub.disconnect()
+    sub.close()
+    received = len(sub.arrivals)
+    seconds = (end - start) / 1e9
+    goodput = received * size / seconds
+    return {
+        "messages": received, "sent": count, "goodput": goodput,
+        "line": 100 * goodput / line_bytes_per_second, "wire": (after - before) / count,
+    }
+
+
+def latency(bench, size, qos, samples=60, topic="bench/latency/aaaaaa"):
+    """One message at a time, each after the previous arrived: latency without queueing."""
+    sub = Subscriber(bench.port, topic)
+    pub = publisher(bench.socket)
+    for i in range(samples):
+        pub.publish(topic, payload(i, size), qos=qos)
+        wait_until(lambda: len(sub.arrivals) > i, 10, "a latency sample")
+    pub.loop_stop()
+    pub.disconnect()
+    sub.close()
+    values = sorted((arrival - sent) / 1e6 for arrival, _, sent in sub.arrivals)
+    return statistics.median(values), values[min(len(values) - 1, int(len(values) * 0.99))]
+
+
+def wire_comparison():
+    """Bytes on the wire for one 100-byte qos 1 publish on a 20-character topic."""
+    topic, data = "t" * 20, 100
+    # Ours (version 2 header: type, flags, seq, ack, credit), PUBLISH fields, CRC-32, COBS (+1 per
+    # 254 bytes, +1), delimiter. The real frame is built by the daemon; this is its size.
+    body = 5 + 1 + 2 + 2 + len(topic) + data + 4
+    ours = body + 1 + body // 254 + 1
+    # ESP-AT (peers.md §2.1): AT+MQTTPUB=0,"<topic>","<data>",1,0\r\n, data with no characters to escape.
+    esp_at = len('AT+MQTTPUB=0,"') + len(topic) + len('","') + data + len('",1,0\r\n')
+
+    # esp-link SLIP (peers.md §1.2): END, cmd:u16 argc:u16 value:u32, then each argument as len:u16
+    # + data padded so that 2+len is a multiple of 4 (topic, data, data_len:u16, qos:u8,
+    # retain:u8), crc:u16, END; no bytes to escape.
+    def arg(n):
+        return (2 + n + 3) // 4 * 4
+    esp_link = 1 + 8 + arg(len(topic)) + arg(data) + arg(2) + arg(1) + arg(1) + 2 + 1
+    return ours, esp_at, esp_link
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--bauds", default="115200,921600")
+    parser.add_argument("--sizes", default="32,256,4096")
+    args = parser.parse_args()
+    rows = []
+    for baud in map(int, args.bauds.split(",")):
+        with tempfile.TemporaryDirectory(prefix=f"mqttbridge-bench-{baud}-") as directory:
+            bench = Bench(directory, baud)
+            try:
+                for size in map(int, args.sizes.split(",")):
+                    for qos in (0, 1):
+                        wire_ms = (size + 40) * 10 / baud * 1000
+                        try:
+                            t = throughput(bench, size, qos)
+                            p50, p99 = latency(bench, size, qos)
+                            rows.append((baud, size, qos, f"{t['goodput']:.0f}", f"{t['line']:.1f}",
+                                         f"{t['wire']:.1f}", f"{p50:.1f}", f"{p99:.1f}", f"{wire_ms:.1f}",
+                                         f"{t['messages']}/{t['sent']}"))
+                        except SystemExit as error:
+                            rows.append((baud, size, qos, "-", "-", "-", "-", "-", f"{wire_ms:.1f}", str(error)))
+                        print(*rows[-1], sep="\t", file=sys.stderr)
+            finally:
+                bench.stop()
+    header = ("baud", "payload B", "qos", "goodput B/s", "% of line", "wire B/msg", "p50 ms", "p99 ms",
+              "wire time ms", "received")
+    widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
+    for row in [header] + rows:
+        print("  ".join(str(c).rjust(w) for c, w in zip(row, widths)))
+    ours, esp_at, esp_link = wire_comparison()
+    print()
+    print("one 100-byte qos 1 publish on a 20-character topic, bytes on the wire host → ESP:")
+    print(f"  mqttbridge link v2: {ours}   ESP-AT AT+MQTTPUB: {esp_at}   esp-link SLIP MQTT_PUBLISH: {esp_link}")
+
+
+if __name__ == "__main__":
+    main()
