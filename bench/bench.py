@@ -9,7 +9,6 @@ import argparse
 import json
 import os
 import signal
-import socket
 import statistics
 import struct
 import subprocess
@@ -23,22 +22,8 @@ import paho.mqtt.client as mqtt
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(os.environ["MQTTBRIDGE_BIN"])
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise SystemExit(f"bench: timed out waiting for {what}")
+sys.path.insert(0, str(ROOT / "tests"))
+from harness import accepts_connections, free_port, mosquitto_config, wait_until  # noqa: E402
 
 
 class Bench:
@@ -49,11 +34,10 @@ class Bench:
         self.baud = baud
         self.port = free_port()
         conf = self.dir / "mosquitto.conf"
-        conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-                        "max_queued_messages 1000000\nmax_inflight_messages 0\nuser root\n")
+        conf.write_text(mosquitto_config(self.port))
         self.procs = []
         self.spawn(["mosquitto", "-c", str(conf)], "mosquitto")
-        wait_until(self.broker_up, 10, "mosquitto")
+        wait_until(lambda: accepts_connections(self.port), 10, "mosquitto")
         link, gpio = self.dir / "link", self.dir / "gpio"
         sim = self.spawn([str(BIN / "esp-sim"), "--link", str(link), "--gpio-root", str(gpio),
                           "--baud", str(baud), "--state-dir", str(self.dir / "state")], "esp-sim", stdout=True)
@@ -69,13 +53,6 @@ class Bench:
         p = subprocess.Popen(argv, stdout=subprocess.PIPE if stdout else log, stderr=log, start_new_session=True)
         self.procs.append(p)
         return p
-
-    def broker_up(self):
-        try:
-            socket.create_connection(("127.0.0.1", self.port), 0.2).close()
-            return True
-        except OSError:
-            return False
 
     def status(self):
         if not os.path.exists(self.socket):
@@ -212,7 +189,7 @@ def main():
                             rows.append((baud, size, qos, f"{t['goodput']:.0f}", f"{t['line']:.1f}",
                                          f"{t['wire']:.1f}", f"{p50:.1f}", f"{p99:.1f}", f"{wire_ms:.1f}",
                                          f"{t['messages']}/{t['sent']}"))
-                        except SystemExit as error:
+                        except TimeoutError as error:
                             rows.append((baud, size, qos, "-", "-", "-", "-", "-", f"{wire_ms:.1f}", str(error)))
                         print(*rows[-1], sep="\t", file=sys.stderr)
             finally:

@@ -10,9 +10,8 @@ The binaries come from MQTTBRIDGE_BIN (scripts/test sets it to `swift build --sh
 import json
 import os
 import signal
-import socket
 import subprocess
-import time
+import sys
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -20,24 +19,17 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("MQTTBRIDGE_BIN", ROOT / ".build" / "debug"))
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, str(ROOT / "tests"))
+import harness  # noqa: E402
+from harness import free_port  # noqa: E402,F401  (re-exported for the tests)
 
 
 def wait_until(predicate, timeout, what):
     """Polls `predicate` until it returns a true value; fails the test with `what` on timeout."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
+    try:
+        return harness.wait_until(predicate, timeout, what)
+    except TimeoutError as error:
+        pytest.fail(str(error))
 
 
 class Process:
@@ -72,24 +64,14 @@ class Broker:
         self.port = free_port()
         self.directory = Path(directory)
         conf = self.directory / "mosquitto.conf"
-        # mosquitto's defaults (1000 queued, 20 in flight) would drop a fast stream silently.
-        conf.write_text(
-            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-            "max_queued_messages 1000000\nmax_inflight_messages 0\nuser root\n")
+        conf.write_text(harness.mosquitto_config(self.port))
         self.conf = conf
         self.start()
 
     def start(self):
         """Starts mosquitto on this broker's port (again, after stop())."""
         self.process = Process("mosquitto", ["mosquitto", "-c", str(self.conf)], self.directory)
-        wait_until(self._accepts, 10, "mosquitto to listen")
-
-    def _accepts(self):
-        try:
-            socket.create_connection(("127.0.0.1", self.port), 0.2).close()
-            return True
-        except OSError:
-            return False
+        wait_until(lambda: harness.accepts_connections(self.port), 10, "mosquitto to listen")
 
     def stop(self):
         self.process.stop()
