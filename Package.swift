@@ -106,6 +106,7 @@ let package = Package(
         .testTarget(
             name: "BridgeMQTTTests", dependencies: ["BridgeMQTT", .product(name: "NIOTestUtils", package: "swift-nio")]),
         .testTarget(name: "BridgeGPIOTests", dependencies: ["BridgeGPIO"]),
+        .testTarget(name: "BridgeSerialTests", dependencies: ["BridgeSerial"]),
         .testTarget(name: "BridgeCoreTests", dependencies: ["BridgeCore"]),
         .testTarget(name: "BridgeSimTests", dependencies: ["BridgeSim"]),
     ],

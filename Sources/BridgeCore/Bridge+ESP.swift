@@ -51,7 +51,7 @@ extension Bridge {
             awaitHello()
             return
         }
-        handshakeTimer = eventLoop.assumeIsolated().scheduleTask(in: .init(ESPResetLines.pulseWidth)) { [self] in
+        handshakeTimer = eventLoop.assumeIsolated().scheduleTask(in: .init(resetLines.pulseWidth)) { [self] in
             do {
                 try resetLines.holdInReset(false)
             } catch {

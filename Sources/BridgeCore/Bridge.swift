@@ -51,7 +51,7 @@ public final class Bridge {
     let configuration: BridgeConfiguration
     let eventLoop: any EventLoop
     var logger: Logger
-    let resetLines: ESPResetLines?
+    let resetLines: (any ESPResetControl)?
 
     var status = BridgeStatus()
     var linkState: LinkState = .starting {
@@ -82,11 +82,11 @@ public final class Bridge {
     var nextConnectionID: LocalConnectionID = 1
     var outbound: OutboundPublishes<PublishOrigin>
 
-    /// - Parameter resetLines: the RESET/READY lines, or `nil` when none are wired.
+    /// - Parameter resetLines: how to reset the ESP (GPIO or modem lines), or `nil` when no reset is wired.
     public init(
         configuration: BridgeConfiguration,
         eventLoop: any EventLoop,
-        resetLines: ESPResetLines?,
+        resetLines: (any ESPResetControl)?,
         logger: Logger
     ) {
         self.configuration = configuration

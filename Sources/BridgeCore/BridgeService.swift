@@ -53,14 +53,38 @@ public struct BridgeService: Service, CustomStringConvertible {
         } catch {
             throw BridgeStartupError.serial(error)
         }
-        device.close()
-        let lines: ESPResetLines?
-        do {
-            lines = try configuration.lines.map { (lines) throws(GPIOError) in
-                try ESPResetLines(root: lines.gpioRoot, resetLine: lines.resetLine, readyLine: lines.readyLine)
+        let kind = device.kind
+        if case .modemLines = configuration.reset {
+            // Both lines asserted is how opening left them, and lets the ESP run; a pseudo-terminal
+            // refuses the request, so a missing DTR/RTS shows now rather than at the first reset.
+            do {
+                try device.setModemLines(dtr: true, rts: true)
+            } catch {
+                device.close()
+                throw BridgeStartupError.serial(error)
             }
-        } catch {
-            throw BridgeStartupError.gpio(error)
+        }
+        device.close()
+        logger.info(
+            "serial device \(configuration.device) is a \(kind), opened with \(kind.openedWith) at \(configuration.baudRate) baud"
+        )
+        let gpioLines: ESPResetLines?
+        switch configuration.reset {
+        case .gpio(let lines):
+            let claimed: ESPResetLines
+            do {
+                claimed = try Self.claim(lines)
+            } catch {
+                throw BridgeStartupError.gpio(error)
+            }
+            gpioLines = claimed
+            logger.info("resetting the ESP through \(GPIOResetControl(lines: claimed))")
+        case .modemLines:
+            gpioLines = nil
+            logger.info("resetting the ESP through DTR/RTS of \(configuration.device) (esptool auto-reset circuit)")
+        case .none:
+            gpioLines = nil
+            logger.info("no reset wired: asking the ESP for HELLO instead of resetting it")
         }
 
         // One event loop serialises all of the bridge's state; the traffic fits one core easily.
@@ -68,10 +92,22 @@ public struct BridgeService: Service, CustomStringConvertible {
         let loop = group.next()
         let configuration = self.configuration
         let logger = self.logger
-        let bridge = try await loop.submit {
-            NIOLoopBound(
-                Bridge(configuration: configuration, eventLoop: loop, resetLines: lines, logger: logger),
-                eventLoop: loop)
+        let (bridge, currentDevice) = try await loop.submit {
+            let current = CurrentSerialDevice()
+            let reset: (any ESPResetControl)?
+            switch configuration.reset {
+            case .gpio: reset = gpioLines.map { GPIOResetControl(lines: $0) }
+            case .modemLines:
+                reset = ModemLineResetControl(
+                    current: NIOLoopBound(current, eventLoop: loop), path: configuration.device)
+            case .none: reset = nil
+            }
+            return (
+                NIOLoopBound(
+                    Bridge(configuration: configuration, eventLoop: loop, resetLines: reset, logger: logger),
+                    eventLoop: loop),
+                NIOLoopBound(current, eventLoop: loop)
+            )
         }.get()
 
         let server: any Channel
@@ -84,7 +120,7 @@ public struct BridgeService: Service, CustomStringConvertible {
         logger.info("serving MQTT 3.1.1 on \(configuration.socketPath)")
 
         let connector = try await loop.submit {
-            let connector = SerialLinkConnector(bridge: bridge.value)
+            let connector = SerialLinkConnector(bridge: bridge.value, current: currentDevice.value)
             connector.connect()
             return NIOLoopBound(connector, eventLoop: loop)
         }.get()
@@ -96,19 +132,30 @@ public struct BridgeService: Service, CustomStringConvertible {
         unlink(configuration.socketPath)
         try? await group.shutdownGracefully()
     }
+
+    /// Resolves the line names against the sysfs root and claims RESET and READY.
+    private static func claim(_ lines: BridgeConfiguration.Lines) throws(GPIOError) -> ESPResetLines {
+        let reset = try lines.resetLine.resolve(root: lines.gpioRoot)
+        let ready = try lines.readyLine.map { (name) throws(GPIOError) in try name.resolve(root: lines.gpioRoot) }
+        return try ESPResetLines(
+            root: lines.gpioRoot, resetLine: reset, resetActiveLow: lines.resetActiveLow, readyLine: ready,
+            readyActiveLow: lines.readyActiveLow)
+    }
 }
 
 /// Opens the serial device and keeps it open: after the device goes away (USB unplugged,
-/// `esp-sim` restarted) it reopens it with back-off.
+/// `esp-sim` restarted) it reopens it with back-off. The open device is published in
+/// ``CurrentSerialDevice`` for the modem-line reset.
 final class SerialLinkConnector {
     private let bridge: Bridge
+    private let current: CurrentSerialDevice
     private var channel: (any Channel)?
-    private var device: SerialDevice?
     private var attempt = 0
     private var stopped = false
 
-    init(bridge: Bridge) {
+    init(bridge: Bridge, current: CurrentSerialDevice) {
         self.bridge = bridge
+        self.current = current
     }
 
     func connect() {
@@ -118,7 +165,10 @@ final class SerialLinkConnector {
         do {
             let device = try SerialDevice(path: configuration.device, baudRate: configuration.baudRate)
             descriptor = try device.takeDescriptorForChannel()
-            self.device = device
+            current.device = device
+            bridge.logger.debug(
+                "opened \(configuration.device) (\(device.kind), with \(device.kind.openedWith)) at \(device.baudRate) baud"
+            )
         } catch {
             retryLater(because: error.description)
             return
@@ -145,16 +195,19 @@ final class SerialLinkConnector {
                     self.channel = channel
                     channel.closeFuture.assumeIsolated().whenComplete { [self] _ in
                         self.channel = nil
-                        self.device?.close()
-                        self.device = nil
+                        closeDevice()
                         retryLater(because: "the serial device closed")
                     }
                 case .failure(let error):
-                    self.device?.close()
-                    self.device = nil
+                    closeDevice()
                     retryLater(because: "\(error)")
                 }
             }
+    }
+
+    private func closeDevice() {
+        current.device?.close()
+        current.device = nil
     }
 
     func stop() {

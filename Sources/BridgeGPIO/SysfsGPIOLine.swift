@@ -9,6 +9,22 @@
 ///
 /// sysfs is used rather than the GPIO character device because it needs no library and the test
 /// harness can stand in for it with plain files.
+///
+/// ## Active-low lines
+///
+/// ``read()`` and ``write(_:)`` speak of the line as *active* (`true`) or inactive. For an
+/// active-high line active is the high level; for an active-low line (``activeLow``) it is the
+/// low level. The inversion is done here, in software, and the sysfs `active_low` attribute is
+/// pinned to 0 when the line is claimed, rather than set to 1 for the kernel to invert:
+///
+/// - `active_low` is kernel state that outlives the process: a previous run or another tool may
+///   have left it at 1, so it has to be written either way; pinning it to 0 makes the result the
+///   same whatever was there before.
+/// - The kernel applies `active_low` to `value` but not to the `high`/`low` written to
+///   `direction` (those are raw levels), so with `active_low` at 1 the glitch-free initial level
+///   and later values would be in two different senses. With it at 0 every file the daemon writes
+///   holds the electrical level, which is also what `cat value` and a meter on the pin show.
+/// - Fake trees (esp-sim, the tests) need not emulate the inversion.
 public struct SysfsGPIOLine: Sendable {
     public enum Direction: String, Sendable {
         case input = "in"
@@ -16,40 +32,53 @@ public struct SysfsGPIOLine: Sendable {
     }
 
     public let root: String
+    /// The global sysfs number (`gpioN`), already resolved from chip and offset: see ``GPIOLineName``.
     public let number: Int
+    /// Whether the line is active when low.
+    public let activeLow: Bool
     public var directory: String { "\(root)/gpio\(number)" }
     private var valuePath: String { "\(directory)/value" }
 
-    /// Exports the line if needed and sets its direction.
+    /// Exports the line if needed, sets its direction and pins `active_low` to 0.
+    ///
+    /// Writing the line number to `export` makes the kernel create `gpioN/`; udev then fixes the
+    /// files' owner and mode. Until both are done the attribute writes fail, so they are retried
+    /// every 20 ms until `exportTimeout` has passed (raspberrypi/linux#553).
     ///
     /// - Parameters:
-    ///   - initialLevel: for an output, the level it starts at; written together with the direction
-    ///     ("high"/"low") so the line never glitches.
-    ///   - exportTimeout: how long to wait for udev to create and permit `gpioN/` after export.
+    ///   - activeLow: the line is active when low (see the type's discussion).
+    ///   - initiallyActive: for an output, whether it starts active. The level is written together
+    ///     with the direction (`high`/`low`), so the line never glitches, and again to `value` for
+    ///     fake trees, which do not apply a direction's level.
+    ///   - exportTimeout: how long to wait for the kernel and udev after export.
+    /// - Throws: ``GPIOError`` that says what to do.
     public init(
         root: String,
         number: Int,
         direction: Direction,
-        initialLevel: Bool = true,
+        activeLow: Bool = false,
+        initiallyActive: Bool = false,
         exportTimeout: Duration = .seconds(2)
     ) throws(GPIOError) {
         self.root = root
         self.number = number
-        guard Self.exists(root) else { throw .rootMissing(root: root) }
-        if !Self.exists(directory) {
-            try Self.write("\(number)\n", to: "\(root)/export")
+        self.activeLow = activeLow
+        guard SysfsFile.exists(root) else { throw .rootMissing(root: root) }
+        if !SysfsFile.exists(directory) {
+            try SysfsFile.write("\(number)\n", to: "\(root)/export")
         }
-        // udev creates the directory, then fixes its permissions: retry until both are done.
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: exportTimeout)
+        let initialLevel = initiallyActive != activeLow
         let directionValue: String
         switch direction {
         case .input: directionValue = "in"
         case .output: directionValue = initialLevel ? "high" : "low"
         }
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: exportTimeout)
         while true {
             do {
-                try Self.write(directionValue + "\n", to: "\(directory)/direction")
+                try SysfsFile.write(directionValue + "\n", to: "\(directory)/direction")
+                try pinActiveLowAttribute()
                 break
             } catch {
                 if clock.now >= deadline {
@@ -58,11 +87,24 @@ public struct SysfsGPIOLine: Sendable {
                 usleep(20_000)
             }
         }
+        if direction == .output {
+            try writeLevel(initialLevel)
+        }
     }
 
-    /// Reads the line: `true` for high.
+    /// Reads the line: `true` when it is active.
     public func read() throws(GPIOError) -> Bool {
-        let text = try Self.read(valuePath).trimmingWhitespace()
+        try readLevel() != activeLow
+    }
+
+    /// Drives an output line active (`true`) or inactive.
+    public func write(_ active: Bool) throws(GPIOError) {
+        try writeLevel(active != activeLow)
+    }
+
+    /// The electrical level: `true` for high.
+    public func readLevel() throws(GPIOError) -> Bool {
+        let text = try SysfsFile.read(valuePath)
         switch text {
         case "0": return false
         case "1": return true
@@ -70,45 +112,14 @@ public struct SysfsGPIOLine: Sendable {
         }
     }
 
-    /// Drives an output line high (`true`) or low.
-    public func write(_ high: Bool) throws(GPIOError) {
-        try Self.write(high ? "1\n" : "0\n", to: valuePath)
+    private func writeLevel(_ high: Bool) throws(GPIOError) {
+        try SysfsFile.write(high ? "1\n" : "0\n", to: valuePath)
     }
 
-    // MARK: - File access
-
-    private static func exists(_ path: String) -> Bool {
-        access(path, F_OK) == 0
-    }
-
-    private static func write(_ text: String, to path: String) throws(GPIOError) {
-        let fd = open(path, O_WRONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw error(for: path) }
-        defer { close(fd) }
-        let bytes = Array(text.utf8)
-        let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-        guard written == bytes.count else { throw error(for: path) }
-    }
-
-    private static func read(_ path: String) throws(GPIOError) -> String {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw error(for: path) }
-        defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 16)
-        let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-        guard count >= 0 else { throw error(for: path) }
-        return String(decoding: buffer[..<count], as: UTF8.self)
-    }
-
-    private static func error(for path: String) -> GPIOError {
-        let code = errno
-        if code == EACCES || code == EPERM { return .permissionDenied(path: path) }
-        return .ioFailed(path: path, detail: String(cString: strerror(code)))
-    }
-}
-
-extension String {
-    fileprivate func trimmingWhitespace() -> String {
-        String(self.drop { $0.isWhitespace }.reversed().drop { $0.isWhitespace }.reversed())
+    /// Every kernel line has `active_low`; a fake tree without the file has no inversion to undo.
+    private func pinActiveLowAttribute() throws(GPIOError) {
+        let path = "\(directory)/active_low"
+        guard SysfsFile.exists(path) || !SysfsFile.exists(directory) else { return }
+        try SysfsFile.write("0\n", to: path)
     }
 }

@@ -8,14 +8,19 @@ import CLibSerialPort
 
 /// An opened serial device, configured raw 8N1 at a baud rate, ready to hand to SwiftNIO.
 ///
-/// Two kinds of device are first-class, as gpsd treats them: a pseudo-terminal (the loopback test
-/// harness, `esp-sim`) is opened and configured with termios, because libserialport cannot open one
-/// (it needs a `/sys/class/tty/NAME/device` entry and `TIOCMGET`); a real UART goes through
-/// libserialport, which also locks it against other users.
+/// Two kinds of device are first-class, as gpsd treats them:
+/// - a device libserialport knows (it has a `/sys/class/tty/NAME/device` entry) is a UART, opened
+///   through libserialport, which also locks it against other users and drives its modem lines;
+/// - a pseudo-terminal (the loopback test harness, `esp-sim`) is opened and configured with
+///   termios, because libserialport cannot open one (no sysfs entry, and `TIOCMGET` fails).
+///
+/// Symbolic links (`/dev/serial0`, `/dev/serial/by-id/…`) are resolved first: libserialport
+/// 0.1.1 looks the name itself up under `/sys/class/tty`.
 ///
 /// - Note: ``SerialDevice`` owns its descriptor and, for a UART, the libserialport handle.
 ///   ``takeDescriptorForChannel()`` returns a `dup` that the caller (SwiftNIO) owns and closes;
-///   call ``close()`` once that channel is closed.
+///   call ``close()`` once that channel is closed. The libserialport handle stays in use for
+///   ``setModemLines(dtr:rts:)`` only, never for data.
 public final class SerialDevice {
     /// What kind of device the path turned out to be.
     public enum Kind: Sendable, Equatable, CustomStringConvertible {
@@ -28,6 +33,14 @@ public final class SerialDevice {
             case .uart: return "UART"
             }
         }
+
+        /// What opened and configured the device: `libserialport` or `termios`.
+        public var openedWith: String {
+            switch self {
+            case .pseudoTerminal: return "termios"
+            case .uart: return "libserialport"
+            }
+        }
     }
 
     public let path: String
@@ -36,27 +49,31 @@ public final class SerialDevice {
     private var descriptor: CInt
     private var port: OpaquePointer?
 
-    /// Opens `path` raw 8N1 at `baudRate`, choosing termios or libserialport by the device's kind.
+    /// Opens `path` raw 8N1 at `baudRate`, through libserialport if it knows the device, with
+    /// termios if it is a pseudo-terminal.
     /// - Throws: ``SerialDeviceError`` that says what to do.
     public init(path: String, baudRate: Int) throws(SerialDeviceError) {
         guard TermiosSpeed.constant(for: baudRate) != nil else { throw .unsupportedBaudRate(baudRate) }
         var info = stat()
         guard stat(path, &info) == 0 else {
             if errno == EACCES { throw .permissionDenied(path: path) }
-            throw .notFound(path: path)
+            throw .notFound(path: path, availablePorts: SerialPortInfo.available())
         }
         guard info.st_mode & S_IFMT == S_IFCHR else {
             throw .notACharacterDevice(path: path, kind: Self.fileKind(mode: info.st_mode))
         }
         self.path = path
         self.baudRate = baudRate
-        if Self.isPseudoTerminalReplica(rdev: UInt64(info.st_rdev)) {
+        if let known = Self.lookUpWithLibSerialPort(Self.resolvedPath(path)) {
+            kind = .uart
+            (port, descriptor) = try Self.openWithLibSerialPort(known, path: path, baudRate: baudRate)
+        } else if Self.isPseudoTerminalReplica(rdev: UInt64(info.st_rdev)) {
             kind = .pseudoTerminal
             descriptor = try Self.openWithTermios(path: path, baudRate: baudRate)
             port = nil
         } else {
-            kind = .uart
-            (port, descriptor) = try Self.openWithLibSerialPort(path: path, baudRate: baudRate)
+            // libserialport only knows devices with a /sys/class/tty entry.
+            throw .notATerminal(path: path)
         }
     }
 
@@ -82,6 +99,52 @@ public final class SerialDevice {
         } else if descriptor >= 0 {
             _ = Glibc.close(descriptor)
             descriptor = -1
+        }
+    }
+
+    // MARK: - Modem lines
+
+    /// Sets DTR and RTS: `true` asserts a line (its pin goes low on an RS-232-style UART).
+    ///
+    /// The lines change one after the other, RTS deasserted first and asserted last, so that on
+    /// the esptool auto-reset circuit of USB boards (RTS drives EN, DTR drives GPIO0; see
+    /// `ModemLineResetControl`) no intermediate state releases EN while GPIO0 is held low, which
+    /// would start the ROM bootloader instead of the firmware.
+    ///
+    /// - Throws: ``SerialDeviceError/modemLinesUnsupported(path:detail:)`` for a pseudo-terminal,
+    ///   ``SerialDeviceError/modemLinesFailed(path:detail:)`` when the driver refuses.
+    public func setModemLines(dtr: Bool, rts: Bool) throws(SerialDeviceError) {
+        if !rts { try setLine(.rts, asserted: false) }
+        try setLine(.dtr, asserted: dtr)
+        if rts { try setLine(.rts, asserted: true) }
+    }
+
+    private enum ModemLine: String {
+        case dtr = "DTR"
+        case rts = "RTS"
+    }
+
+    private func setLine(_ line: ModemLine, asserted: Bool) throws(SerialDeviceError) {
+        if let port {
+            let result: sp_return
+            switch line {
+            case .dtr: result = sp_set_dtr(port, asserted ? SP_DTR_ON : SP_DTR_OFF)
+            case .rts: result = sp_set_rts(port, asserted ? SP_RTS_ON : SP_RTS_OFF)
+            }
+            guard result == SP_OK else {
+                throw .modemLinesFailed(
+                    path: path, detail: "setting \(line.rawValue): \(Self.lastLibSerialPortError())")
+            }
+            return
+        }
+        guard descriptor >= 0 else { throw .modemLinesFailed(path: path, detail: "the device is closed") }
+        // A pseudo-terminal: the ioctl a UART would accept, so the refusal comes from the kernel.
+        var bits = CInt(line == .dtr ? TIOCM_DTR : TIOCM_RTS)
+        guard ioctl(descriptor, UInt(asserted ? TIOCMBIS : TIOCMBIC), &bits) == 0 else {
+            let code = errno
+            let detail = "setting \(line.rawValue): \(String(cString: strerror(code)))"
+            if code == ENOTTY || code == EINVAL { throw .modemLinesUnsupported(path: path, detail: detail) }
+            throw .modemLinesFailed(path: path, detail: detail)
         }
     }
 
@@ -145,21 +208,34 @@ public final class SerialDevice {
         }
     }
 
+    /// The path with symbolic links resolved (`/dev/serial0` → `/dev/ttyAMA0`), or `path` itself.
+    static func resolvedPath(_ path: String) -> String {
+        guard let resolved = realpath(path, nil) else { return path }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    /// libserialport's handle for `path`, if it knows the device as a serial port.
+    private static func lookUpWithLibSerialPort(_ path: String) -> OpaquePointer? {
+        var portPointer: OpaquePointer?
+        guard sp_get_port_by_name(path, &portPointer) == SP_OK else { return nil }
+        return portPointer
+    }
+
+    private static func lastLibSerialPortError() -> String {
+        sp_last_error_message().map { pointer in
+            defer { sp_free_error_message(pointer) }
+            return String(cString: pointer)
+        } ?? "unknown error"
+    }
+
     private static func openWithLibSerialPort(
+        _ port: OpaquePointer,
         path: String,
         baudRate: Int
     ) throws(SerialDeviceError) -> (OpaquePointer, CInt) {
-        var portPointer: OpaquePointer?
-        guard sp_get_port_by_name(path, &portPointer) == SP_OK, let port = portPointer else {
-            // libserialport only knows devices with a /sys/class/tty entry.
-            throw .notATerminal(path: path)
-        }
         func fail(_ step: String) -> SerialDeviceError {
-            let message =
-                sp_last_error_message().map { pointer in
-                    defer { sp_free_error_message(pointer) }
-                    return String(cString: pointer)
-                } ?? "unknown error"
+            let message = lastLibSerialPortError()
             if message.contains("Permission denied") { return .permissionDenied(path: path) }
             if message.contains("Resource temporarily unavailable") || message.contains("busy") {
                 return .busy(path: path, detail: message)

@@ -8,13 +8,20 @@ import ServiceLifecycle
     import Glibc
 #endif
 
+/// `--reset-method`.
+enum ResetMethod: String, ExpressibleByArgument, CaseIterable {
+    case gpio
+    case modemLines = "modem-lines"
+    case none
+}
+
 @main
 struct MQTTBridgeDaemon: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mqttbridged",
         abstract: "MQTT for this host through an ESP8266 on a serial line.",
         discussion: """
-            Resets the ESP through its RESET line, pushes it the WiFi and broker configuration, and serves \
+            Resets the ESP through its RESET line (or the DTR/RTS lines of a USB board), pushes it the WiFi and broker configuration, and serves \
             MQTT 3.1.1 to local clients on a Unix socket (mosquitto_pub --unix, paho-mqtt, mqttbridge).
             """
     )
@@ -25,16 +32,44 @@ struct MQTTBridgeDaemon: AsyncParsableCommand {
     @Option(help: "Serial line speed.")
     var baud = 115200
 
+    @Option(
+        help: ArgumentHelp(
+            "How to reset the ESP: gpio (a GPIO line wired to RST), modem-lines (DTR/RTS of a USB board's "
+                + "serial adapter: NodeMCU, Wemos D1 mini) or none (ask the ESP for HELLO instead). Default: gpio.",
+            valueName: "method"))
+    var resetMethod: ResetMethod?
+
     @Option(help: "The sysfs GPIO directory.")
     var gpioRoot = GPIODefaults.sysfsRoot
 
-    @Option(name: .customLong("reset-gpio"), help: "GPIO line wired to the ESP's RST pin (active low).")
-    var resetLine = GPIODefaults.resetLine
+    @Option(
+        name: .customLong("reset-gpio"),
+        help: ArgumentHelp(
+            "GPIO line wired to the ESP's RST pin: a sysfs number (17) or CHIP:OFFSET with the gpiochip's label "
+                + "or name (pinctrl-bcm2711:17 on a Pi 4, pinctrl-rp1:17 on a Pi 5; kernels 6.6+ need this form).",
+            valueName: "line"))
+    var resetLine = "\(GPIODefaults.resetLine)"
 
-    @Option(name: .customLong("ready-gpio"), help: "GPIO line wired to the firmware's READY output.")
-    var readyLine = GPIODefaults.readyLine
+    @Option(
+        name: .customLong("ready-gpio"),
+        help: ArgumentHelp(
+            "GPIO line wired to the firmware's READY output, in the same forms as --reset-gpio, or 'none'.",
+            valueName: "line"))
+    var readyLine = "\(GPIODefaults.readyLine)"
 
-    @Flag(help: "No GPIO lines are wired: ask the ESP for HELLO instead of resetting it.")
+    @Flag(
+        inversion: .prefixedNo,
+        help: ArgumentHelp(
+            "RESET holds the ESP in reset when low (wired straight to RST; the default). "
+                + "--no-reset-active-low when an inverting transistor drives RST."))
+    var resetActiveLow = true
+
+    @Flag(
+        inversion: .prefixedNo,
+        help: "READY reads low while the firmware runs (an inverting level shifter or opto-coupler).")
+    var readyActiveLow = false
+
+    @Flag(help: ArgumentHelp("Same as --reset-method none (kept for existing setups).", visibility: .hidden))
     var noGpio = false
 
     @Option(help: "Where to serve MQTT for local clients.")
@@ -69,6 +104,7 @@ struct MQTTBridgeDaemon: AsyncParsableCommand {
 
     func validate() throws {
         _ = try brokerAddress()
+        _ = try resetConfiguration()
         guard (0...65535).contains(keepalive) else {
             throw ValidationError("--keepalive must be between 0 and 65535 seconds, not \(keepalive)")
         }
@@ -101,6 +137,30 @@ struct MQTTBridgeDaemon: AsyncParsableCommand {
         return (String(parts[0]), port)
     }
 
+    /// The reset method with its GPIO lines parsed; `--no-gpio` is `--reset-method none`.
+    private func resetConfiguration() throws -> BridgeConfiguration.ResetMethod {
+        if noGpio, let resetMethod, resetMethod != .none {
+            throw ValidationError("--no-gpio means --reset-method none; drop one of --no-gpio and --reset-method")
+        }
+        switch noGpio ? .none : (resetMethod ?? .gpio) {
+        case .none: return .none
+        case .modemLines: return .modemLines
+        case .gpio:
+            func parse(_ text: String, _ option: String) throws -> GPIOLineName {
+                do {
+                    return try GPIOLineName(parsing: text)
+                } catch {
+                    throw ValidationError("\(option): \(error)")
+                }
+            }
+            return .gpio(
+                .init(
+                    gpioRoot: gpioRoot, resetLine: try parse(resetLine, "--reset-gpio"), resetActiveLow: resetActiveLow,
+                    readyLine: readyLine == "none" ? nil : try parse(readyLine, "--ready-gpio"),
+                    readyActiveLow: readyActiveLow))
+        }
+    }
+
     private func defaultClientID() -> String {
         var name = [UInt8](repeating: 0, count: 256)
         gethostname(&name, name.count)
@@ -119,7 +179,7 @@ struct MQTTBridgeDaemon: AsyncParsableCommand {
         var configuration = BridgeConfiguration(
             device: device,
             baudRate: baud,
-            lines: noGpio ? nil : .init(gpioRoot: gpioRoot, resetLine: resetLine, readyLine: readyLine),
+            reset: try resetConfiguration(),
             socketPath: socket,
             broker: .init(
                 host: host, port: port, clientID: clientId ?? defaultClientID(), username: username,

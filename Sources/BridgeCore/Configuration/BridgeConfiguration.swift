@@ -1,3 +1,5 @@
+import BridgeGPIO
+
 /// Everything the daemon needs to run: where the ESP is, how to reach the broker, where to serve
 /// local clients. Built from the command line by `mqttbridged`.
 public struct BridgeConfiguration: Sendable {
@@ -34,22 +36,44 @@ public struct BridgeConfiguration: Sendable {
         }
     }
 
-    public struct Lines: Sendable {
+    /// The sysfs GPIO lines wired to the ESP (`--reset-method gpio`).
+    public struct Lines: Sendable, Equatable {
         public var gpioRoot: String
-        public var resetLine: Int
-        public var readyLine: Int?
+        /// RESET, wired to the ESP's RST pin; resolved against `gpioRoot` at startup.
+        public var resetLine: GPIOLineName
+        /// RESET holds the ESP in reset when low (wired straight to RST); `false` behind an inverter.
+        public var resetActiveLow: Bool
+        /// READY, the firmware's "running" output; `nil` when it is not wired.
+        public var readyLine: GPIOLineName?
+        /// READY reads low while the firmware runs (an inverting level shifter or opto-coupler).
+        public var readyActiveLow: Bool
 
-        public init(gpioRoot: String, resetLine: Int, readyLine: Int?) {
+        public init(
+            gpioRoot: String, resetLine: GPIOLineName, resetActiveLow: Bool = true, readyLine: GPIOLineName?,
+            readyActiveLow: Bool = false
+        ) {
             self.gpioRoot = gpioRoot
             self.resetLine = resetLine
+            self.resetActiveLow = resetActiveLow
             self.readyLine = readyLine
+            self.readyActiveLow = readyActiveLow
         }
+    }
+
+    /// How the daemon resets the ESP (`--reset-method`).
+    public enum ResetMethod: Sendable, Equatable {
+        /// A sysfs GPIO line wired to the ESP's RST pin (boards on a UART header).
+        case gpio(Lines)
+        /// DTR/RTS of the serial device, through the esptool auto-reset circuit of USB boards
+        /// (NodeMCU, Wemos D1 mini). Needs a real serial port.
+        case modemLines
+        /// No reset is wired: the daemon asks the ESP for HELLO instead of resetting it.
+        case none
     }
 
     public var device: String
     public var baudRate: Int
-    /// `nil`: no RESET line wired; the daemon asks the ESP for HELLO instead of resetting it.
-    public var lines: Lines?
+    public var reset: ResetMethod
     public var socketPath: String
     public var broker: Broker
     public var wifi: WiFi
@@ -61,11 +85,11 @@ public struct BridgeConfiguration: Sendable {
     public var maximumPendingPublishes = 10_000
 
     public init(
-        device: String, baudRate: Int, lines: Lines?, socketPath: String, broker: Broker, wifi: WiFi
+        device: String, baudRate: Int, reset: ResetMethod, socketPath: String, broker: Broker, wifi: WiFi
     ) {
         self.device = device
         self.baudRate = baudRate
-        self.lines = lines
+        self.reset = reset
         self.socketPath = socketPath
         self.broker = broker
         self.wifi = wifi
