@@ -41,11 +41,11 @@ final class LocalClientHandler: ChannelInboundHandler {
         switch packet {
         case .publish(let publish):
             bridge.localPublish(session, publish)
-        case .pubAck, .pubComp, .pubRec:
+        case .pubAck, .pubComp:
             // Acknowledgements of what we delivered: nothing is retransmitted to clean sessions yet.
-            if case .pubRec(let pubRec) = packet {
-                session.write(.pubRel(MQTTPubRel(packetId: pubRec.packetId)))
-            }
+            break
+        case .pubRec(let pubRec):
+            session.write(.pubRel(MQTTPubRel(packetId: pubRec.packetId)))
         case .pubRel(let pubRel):
             bridge.localPubRel(session, packetID: pubRel.packetId)
         case .subscribe(let subscribe):

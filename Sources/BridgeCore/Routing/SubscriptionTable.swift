@@ -55,7 +55,7 @@ public struct SubscriptionTable: Sendable {
         for (client, filters) in byClient {
             var best: MQTTQoS?
             for (filter, qos) in filters where filter.matches(topic) {
-                if best == nil || qos.rawValue > best!.rawValue { best = qos }
+                best = max(best ?? qos, qos)
             }
             if let best { result.append((client, best)) }
         }
