@@ -8,6 +8,9 @@ import NIOCore
 extension Bridge {
     /// Frames the daemon accepts from the ESP: large enough for any message the firmware sends.
     static let hostMaximumBody: UInt16 = 8192
+    /// The credit the host grants (§8.3): it handles every frame as it arrives, so the window only
+    /// bounds how much the ESP may have in flight.
+    static let hostReceiveWindow: UInt8 = 32
 
     /// The largest frame body the ESP accepts.
     var peerMaximumBody: Int { peerHello.map { Int($0.maximumBodySize) } ?? LinkProtocol.minimumMaximumBodySize }
@@ -24,6 +27,7 @@ extension Bridge {
     /// The serial channel closed (device unplugged, `esp-sim` stopped).
     func linkChannelInactive() {
         espChannel = nil
+        endSession()
         handshakeTimer?.cancel()
         brokerConnected = false
         outbound.retryAllInFlight()
@@ -35,12 +39,13 @@ extension Bridge {
 
     /// Resets the ESP through its RESET line (or asks for HELLO without one) and waits for HELLO.
     func resetESP() {
+        endSession()
         handshakeTimer?.cancel()
         brokerConnected = false
         status.link.resets += 1
         linkState = .resetting
         guard let resetLines else {
-            send(.hello(hostHello))
+            sendHello(peerWindow: 1)
             awaitHello()
             return
         }
@@ -92,7 +97,7 @@ extension Bridge {
     // MARK: - Handshake
 
     var hostHello: LinkHello {
-        LinkHello(maximumBodySize: Self.hostMaximumBody, software: Self.software)
+        LinkHello(maximumBodySize: Self.hostMaximumBody, window: Self.hostReceiveWindow, software: Self.software)
     }
 
     var espConfig: LinkConfig {
@@ -150,7 +155,7 @@ extension Bridge {
         logger.info(
             "ESP says HELLO: \(hello.software), link protocol \(hello.version), boot \(hello.bootCount), reset reason: \(hello.resetReason), free heap \(hello.freeHeap) B"
         )
-        send(.hello(hostHello))
+        sendHello(peerWindow: hello.window)
         send(.config(espConfig))
         linkState = .configuring(bootCount: hello.bootCount)
         handshakeTimer = eventLoop.assumeIsolated().scheduleTask(in: .init(configuration.helloTimeout)) { [self] in
@@ -307,12 +312,103 @@ extension Bridge {
         pumpOutbound()
     }
 
+    // MARK: - Link session (§8)
+
+    /// Sends HELLO, which starts a new link session (§8.1).
+    private func sendHello(peerWindow: UInt8) {
+        endSession()
+        session = LinkSession(
+            configuration: .init(receiveWindow: Self.hostReceiveWindow), peerWindow: peerWindow, now: .now())
+        send(.hello(hostHello))
+    }
+
+    private func endSession() {
+        session = nil
+        sessionTimer?.cancel()
+        sessionTimer = nil
+        sessionTimerDeadline = nil
+    }
+
+    /// A frame that passed its CRC: the session orders it, then its message goes to `received`.
+    func receivedFrame(_ frame: LinkFrame) {
+        guard var current = session else {
+            // Outside a session only unsequenced frames (the ESP's boot HELLO) mean anything.
+            if frame.seq == nil { deliver(frame) }
+            return
+        }
+        let output = current.receive(frame, now: .now())
+        session = current
+        write(output.frames)
+        for delivered in output.delivered { deliver(delivered) }
+        updateSessionStatus()
+        scheduleSessionTimer()
+    }
+
+    private func deliver(_ frame: LinkFrame) {
+        do {
+            received(try LinkMessage(frame: frame, direction: .espToHost))
+        } catch {
+            rejectedFrame(error)
+        }
+    }
+
+    /// Arms one timer for the session's earliest deadline, or for the link timeout.
+    private func scheduleSessionTimer() {
+        guard let session else { return }
+        let deadline = min(session.nextDeadline, session.lastHeard + .init(configuration.linkTimeout))
+        if let armed = sessionTimerDeadline, armed <= deadline { return }
+        sessionTimer?.cancel()
+        sessionTimerDeadline = deadline
+        sessionTimer = eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
+            sessionTimer = nil
+            sessionTimerDeadline = nil
+            sessionTimerFired()
+        }
+    }
+
+    private func sessionTimerFired() {
+        guard var current = session else { return }
+        let now = NIODeadline.now()
+        if now - current.lastHeard >= .init(configuration.linkTimeout) {
+            status.link.linkTimeouts += 1
+            let seconds = configuration.linkTimeout.components.seconds
+            logger.error(
+                "no frame from the ESP for \(seconds) s: it hung or the line is cut; resetting it (--link-timeout)"
+            )
+            resetESP()
+            return
+        }
+        let output = current.expire(now: now)
+        session = current
+        write(output.frames)
+        updateSessionStatus()
+        if output.peerUnresponsive {
+            status.link.linkTimeouts += 1
+            logger.error(
+                "a frame to the ESP went unacknowledged \(current.configuration.maximumTransmissions) times; resetting it"
+            )
+            resetESP()
+            return
+        }
+        scheduleSessionTimer()
+    }
+
+    private func updateSessionStatus() {
+        guard let session else { return }
+        status.link.retransmissions = session.counters.retransmitted
+        status.link.duplicates = session.counters.duplicatesReceived
+        status.link.rejects = session.counters.rejectsSent
+        if let roundTrip = session.timeout.smoothedRoundTrip {
+            status.link.roundTripMilliseconds = Double(roundTrip.nanoseconds) / 1_000_000
+        }
+    }
+
     // MARK: - Writing
 
     /// Writes a message to the ESP. Messages while the link is down are dropped: the handshake
     /// replays all state the ESP needs.
     func send(_ message: LinkMessage, flush: Bool = true) {
-        guard let channel = espChannel else { return }
+        guard espChannel != nil else { return }
         let frame: LinkFrame
         do {
             frame = try message.makeFrame()
@@ -321,11 +417,23 @@ extension Bridge {
             logger.error("cannot encode \(message.type) for the ESP: \(error)")
             return
         }
-        status.link.framesOut += 1
-        if flush {
-            channel.writeAndFlush(frame, promise: nil)
+        let now = NIODeadline.now()
+        if frame.type.isSequenced, var current = session {
+            let frames = current.send(frame, now: now)
+            session = current
+            write(frames, flush: flush)
+            scheduleSessionTimer()
         } else {
-            channel.write(frame, promise: nil)
+            session?.noteUnsequencedSent(now: now)
+            write([frame], flush: flush)
         }
+    }
+
+    /// Writes frames to the serial channel, flushing once.
+    private func write(_ frames: [LinkFrame], flush: Bool = true) {
+        guard let channel = espChannel, !frames.isEmpty else { return }
+        status.link.framesOut += frames.count
+        for frame in frames { channel.write(frame, promise: nil) }
+        if flush { channel.flush() }
     }
 }

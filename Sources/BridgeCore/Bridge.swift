@@ -62,6 +62,10 @@ public final class Bridge {
         }
     }
     var espChannel: (any Channel)?
+    /// The link session (firmware-protocol.md §8), from the host's HELLO until the next reset.
+    var session: LinkSession?
+    var sessionTimer: Scheduled<Void>?
+    var sessionTimerDeadline: NIODeadline?
     var peerHello: LinkHello?
     var brokerConnected = false {
         didSet {

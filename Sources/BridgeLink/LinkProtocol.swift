@@ -3,7 +3,7 @@ import NIOCore
 /// Constants of the link protocol (`firmware-protocol.md`) shared by the codec and the session.
 public enum LinkProtocol {
     /// The protocol revision this module speaks: the `version` field of HELLO (§5.1, §7).
-    public static let version: UInt8 = 1
+    public static let version: UInt8 = 2
 
     /// The line rate both sides start at after every reset (§1).
     public static let baudRate = 115_200

@@ -99,6 +99,9 @@ struct MQTTBridgeDaemon: AsyncParsableCommand {
     @Option(help: "Seconds to wait for the ESP's HELLO after a reset before resetting it again.")
     var helloTimeout = 5
 
+    @Option(help: "Seconds the ESP may stay silent during a link session before it is reset.")
+    var linkTimeout = 5
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
@@ -116,6 +119,9 @@ struct MQTTBridgeDaemon: AsyncParsableCommand {
         }
         guard (1...600).contains(helloTimeout) else {
             throw ValidationError("--hello-timeout must be between 1 and 600 seconds, not \(helloTimeout)")
+        }
+        guard (2...600).contains(linkTimeout) else {
+            throw ValidationError("--link-timeout must be between 2 and 600 seconds, not \(linkTimeout)")
         }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
@@ -187,6 +193,7 @@ struct MQTTBridgeDaemon: AsyncParsableCommand {
             wifi: .init(ssid: wifiSsid, password: wifiPassword)
         )
         configuration.helloTimeout = .seconds(helloTimeout)
+        configuration.linkTimeout = .seconds(linkTimeout)
         let group = ServiceGroup(
             services: [BridgeService(configuration: configuration, logger: logger)],
             gracefulShutdownSignals: [.sigterm, .sigint],

@@ -60,11 +60,19 @@ struct LinkFrameDecoderPropertyTests {
             let index = Int.random(in: 0..<(bytes.count - 1), using: &random)
             bytes[index] ^= 1 << UInt8.random(in: 0...7, using: &random)
             return bytes
-        case 6:  // a frame with flags this revision does not support
+        case 6:  // a well-formed frame with a reserved flag bit set: unsupported, never delivered
             var frame = Self.randomFrame(using: &random)
             frame.seq = UInt8.random(in: 0...255, using: &random)
             frame.payload = ByteBuffer(bytes: Array(frame.payload.readableBytesView.prefix(400)))
-            return wire(frame)
+            var body = frame.body.bytes.dropLast(4)
+            body[body.startIndex + 1] |= 1 << UInt8.random(in: 3...7, using: &random)
+            let crc = CRC32.checksum(Array(body))
+            var buffer = ByteBuffer(bytes: Array(body))
+            buffer.writeInteger(crc)
+            var out = ByteBuffer()
+            COBS.encode(buffer, into: &out)
+            out.writeInteger(UInt8(0))
+            return out.bytes
         default:  // random bytes with no zero, longer than any frame
             return (0..<Int.random(in: 516...1200, using: &random)).map { _ in UInt8.random(in: 1...255, using: &random)
             }

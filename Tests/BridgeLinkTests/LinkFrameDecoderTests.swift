@@ -60,11 +60,11 @@ struct LinkFrameDecoderTests {
         }
     }
 
-    @Test("a frame with SEQ set is discarded as unsupported and counted")
-    func unsupportedFlags() throws {
-        let flagged = LinkFrame(type: .ping, seq: 1)
-        let run = try decode(wire(flagged) + wire(Self.first))
-        #expect(run.outputs == [.discarded(.unsupportedFlags(0x01)), .frame(Self.first)])
+    @Test("a frame with SEQ, ACK and MORE set is read with its header fields")
+    func sequencedFrame() throws {
+        let sequenced = LinkFrame(type: .publish, seq: 9, ack: .init(ack: 4, credit: 8), more: true)
+        let run = try decode(wire(sequenced) + wire(Self.first))
+        #expect(run.outputs == [.frame(sequenced), .frame(Self.first)])
     }
 
     @Test("an oversize chunk is discarded without buffering more than the bound")

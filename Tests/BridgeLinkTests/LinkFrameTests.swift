@@ -48,8 +48,8 @@ struct LinkFrameTests {
     }
 
     @Test(
-        "SEQ, ACK, MORE and reserved bits are unsupported in this revision",
-        arguments: [0x01, 0x02, 0x04, 0x08, 0x80, 0x07] as [UInt8])
+        "reserved flag bits 3–7 are unsupported (§3)",
+        arguments: [0x08, 0x10, 0x80, 0x09, 0xFF] as [UInt8])
     func unsupportedFlags(flags: UInt8) {
         let body = Self.body([0x05, flags, 0x01, 0x02, 0x03])
         #expect(throws: LinkFrameError.unsupportedFlags(flags)) { try LinkFrame(body: body) }
@@ -76,21 +76,21 @@ struct LinkFrameTests {
     @Test("the message type describes itself by its spec name")
     func typeDescription() {
         #expect(LinkMessageType.pubAck.description == "PUBACK (0x20)")
-        #expect(LinkMessageType(0x07).description == "unassigned type 0x07")
-        #expect(LinkMessageType.allAssigned.count == 16)
+        #expect(LinkMessageType(0x08).description == "unassigned type 0x08")
+        #expect(LinkMessageType.allAssigned.count == 17)
         #expect(LinkMessageType.allAssigned.allSatisfy { $0.isAssigned })
     }
 
     @Test("directions follow the table of §5")
     func directions() {
-        let both: [LinkMessageType] = [.hello, .error, .ping, .pong]
+        let both: [LinkMessageType] = [.hello, .error, .ping, .pong, .ack]
         let hostToESP: [LinkMessageType] = [.config, .publish, .subscribe, .unsubscribe]
         let espToHost: [LinkMessageType] = [.configAck, .pubAck, .subAck, .message, .wifi, .broker, .log, .stats]
         #expect(Set(both + hostToESP + espToHost) == Set(LinkMessageType.allAssigned))
         for type in both { #expect(type.isHostToESP && type.isESPToHost) }
         for type in hostToESP { #expect(type.isHostToESP && !type.isESPToHost) }
         for type in espToHost { #expect(!type.isHostToESP && type.isESPToHost) }
-        for raw in [0x00, 0x07, 0x0F, 0x13, 0x1F, 0x27, 0xFF] as [UInt8] {
+        for raw in [0x00, 0x08, 0x0F, 0x15, 0x1F, 0x28, 0xFF] as [UInt8] {
             let type = LinkMessageType(raw)
             #expect(!type.isAssigned && !type.isHostToESP && !type.isESPToHost)
         }

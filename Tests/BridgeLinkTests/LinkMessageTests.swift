@@ -85,9 +85,9 @@ struct LinkMessageTests {
         .stats(LinkStats(freeHeap: 0, uptime: 0)),
     ]
 
-    @Test("the samples cover every message type")
+    @Test("the samples cover every message type but ACK, which LinkSession consumes (§8.3)")
     func samplesCoverEveryType() {
-        #expect(Set(Self.samples.map(\.type)) == Set(LinkMessageType.allAssigned))
+        #expect(Set(Self.samples.map(\.type)) == Set(LinkMessageType.allAssigned).subtracting([.ack]))
     }
 
     @Test("round-trips through frame, wire, decoder and back", arguments: Self.samples)
@@ -198,7 +198,7 @@ struct LinkMessageTests {
             (.wifi, "03 00 00 00"),  // state 3
             (.broker, "03 00 00 00"),  // state 3
             (.broker, "02 00 02 00"),  // session_present 2
-            (.hello, "01 01 ff 01 00 0000 00000000 00 00 00000000"),  // max_body 511
+            (.hello, "02 01 ff 01 00 0000 00000000 00 00 00000000 00 00000000"),  // max_body 511
             (.config, "04 0003 075b00"),  // broker_port of 3 bytes
             (.config, "09 0001 02"),  // clean_session 2
             (.config, "0c 0001 02"),  // will_qos 2
@@ -234,9 +234,9 @@ struct LinkMessageTests {
 
     @Test("a HELLO of another version is refused before its layout is read")
     func helloVersion() {
-        let frame = LinkFrame(type: .hello, payload: ByteBuffer(bytes: [0x02]))
-        #expect(throws: LinkMessageError.unsupportedVersion(2)) { try LinkMessage(frame: frame) }
-        #expect(LinkMessageError.unsupportedVersion(2).errorCode == .version)
+        let frame = LinkFrame(type: .hello, payload: ByteBuffer(bytes: [0x01]))
+        #expect(throws: LinkMessageError.unsupportedVersion(1)) { try LinkMessage(frame: frame) }
+        #expect(LinkMessageError.unsupportedVersion(1).errorCode == .version)
     }
 
     @Test("HELLO lays out its fields as §5.1 says")
@@ -249,10 +249,12 @@ struct LinkMessageTests {
             bootCount: 3,
             resetReason: .externalReset,
             software: "fw",
-            freeHeap: 0x0001_0000
+            freeHeap: 0x0001_0000,
+            maximumTopics: 8,
+            maximumBaudRate: 921_600
         )
         let payload = try LinkMessage.hello(hello).makeFrame().payload
-        #expect(payload.bytes == hexBytes("01 0400 01 04 0003 00000003 06 02 6677 00010000"))
+        #expect(payload.bytes == hexBytes("02 0400 01 04 0003 00000003 06 02 6677 00010000 08 000e1000"))
     }
 
     @Test("open-ended enums keep values they do not know")
@@ -262,7 +264,8 @@ struct LinkMessageTests {
         #expect(LinkHello.ResetReason(rawValue: 7) == .other(7))
         #expect(LinkHello.ResetReason(rawValue: 255) == .unknown)
         #expect(LinkLog.Level(rawValue: 3) == .error)
-        let hello = LinkFrame(type: .hello, payload: ByteBuffer(hex: "01 0200 01 00 0000 00000000 09 00 00000000"))
+        let hello = LinkFrame(
+            type: .hello, payload: ByteBuffer(hex: "02 0200 01 00 0000 00000000 09 00 00000000 00 00000000"))
         guard case .hello(let decoded) = try LinkMessage(frame: hello) else {
             Issue.record("not a HELLO")
             return

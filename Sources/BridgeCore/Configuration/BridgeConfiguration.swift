@@ -79,6 +79,8 @@ public struct BridgeConfiguration: Sendable {
     public var wifi: WiFi
     /// How long to wait for HELLO after a reset before resetting again.
     public var helloTimeout: Duration = .seconds(5)
+    /// How long the ESP may stay silent during a link session before it is reset (§8.5).
+    public var linkTimeout: Duration = .seconds(5)
     /// The longest pause between two reset attempts of an ESP that does not answer.
     public var maximumResetBackoff: Duration = .seconds(60)
     /// How many qos 1 publishes the daemon holds for the ESP before it stops reading from publishers.

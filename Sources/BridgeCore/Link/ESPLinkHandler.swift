@@ -50,11 +50,7 @@ final class ESPLinkHandler: ChannelInboundHandler {
         switch unwrapInboundIn(data) {
         case .frame(let frame):
             bridge.status.link.framesIn += 1
-            do {
-                bridge.received(try LinkMessage(frame: frame, direction: .espToHost))
-            } catch {
-                bridge.rejectedFrame(error)
-            }
+            bridge.receivedFrame(frame)
         case .discarded(let error):
             bridge.countDiscardedFrame(error)
         }

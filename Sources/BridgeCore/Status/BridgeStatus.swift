@@ -18,6 +18,11 @@ public struct BridgeStatus: Codable, Sendable, Equatable {
         public var unsupportedFrames = 0
         public var resets = 0
         public var helloTimeouts = 0
+        public var linkTimeouts = 0
+        public var retransmissions = 0
+        public var duplicates = 0
+        public var rejects = 0
+        public var roundTripMilliseconds = 0.0
     }
 
     public struct ESP: Codable, Sendable, Equatable {

@@ -30,9 +30,8 @@ public struct LinkFrame: Hashable, Sendable {
         /// The bits this module knows how to lay out; the others are reserved.
         static let known: Flags = [.seq, .ack, .more]
 
-        /// The flags a receiver of this revision accepts: none (§3). Frames with any flag set are
-        /// discarded as unsupported. A later revision that brings §8 into force widens this.
-        static let supported: Flags = []
+        /// The flags a receiver of version 2 accepts (§8); reserved bits make a frame unsupported.
+        static let supported: Flags = [.seq, .ack, .more]
     }
 
     /// The acknowledgement fields of the header, reserved for reliable delivery (§8).

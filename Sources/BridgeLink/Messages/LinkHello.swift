@@ -108,6 +108,10 @@ public struct LinkHello: Hashable, Sendable {
     public var software: String
     /// Free heap in bytes when sent; `0` from the host.
     public var freeHeap: UInt32
+    /// Topic ids the sender accepts from the peer (§8.7, §8.9); `0` for none.
+    public var maximumTopics: UInt8
+    /// The highest line rate the sender can switch to (§8.8, §8.9); `0` for none.
+    public var maximumBaudRate: UInt32
 
     /// A HELLO; the defaults are what the host sends for the ESP-only fields.
     public init(
@@ -119,7 +123,9 @@ public struct LinkHello: Hashable, Sendable {
         bootCount: UInt32 = 0,
         resetReason: ResetReason = .powerOn,
         software: String,
-        freeHeap: UInt32 = 0
+        freeHeap: UInt32 = 0,
+        maximumTopics: UInt8 = 0,
+        maximumBaudRate: UInt32 = 0
     ) {
         self.version = version
         self.maximumBodySize = maximumBodySize
@@ -130,6 +136,8 @@ public struct LinkHello: Hashable, Sendable {
         self.resetReason = resetReason
         self.software = software
         self.freeHeap = freeHeap
+        self.maximumTopics = maximumTopics
+        self.maximumBaudRate = maximumBaudRate
     }
 }
 
@@ -158,7 +166,9 @@ extension LinkHello: LinkPayloadCodable {
             bootCount: try reader.readU32("boot_count"),
             resetReason: ResetReason(rawValue: try reader.readU8("reset_reason")),
             software: try reader.readStr8("software"),
-            freeHeap: try reader.readU32("free_heap")
+            freeHeap: try reader.readU32("free_heap"),
+            maximumTopics: try reader.readU8("max_topics"),
+            maximumBaudRate: try reader.readU32("max_baud")
         )
     }
 
@@ -172,5 +182,7 @@ extension LinkHello: LinkPayloadCodable {
         writer.writeU8(self.resetReason.rawValue)
         try writer.writeStr8(self.software, field: "software")
         writer.writeU32(self.freeHeap)
+        writer.writeU8(self.maximumTopics)
+        writer.writeU32(self.maximumBaudRate)
     }
 }

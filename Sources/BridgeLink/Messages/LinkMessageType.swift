@@ -53,7 +53,7 @@ public struct LinkMessageType: RawRepresentable, Hashable, Sendable, CustomStrin
 
     /// Every type assigned in this revision, in table order (§5).
     public static let allAssigned: [LinkMessageType] = [
-        .hello, .config, .configAck, .error, .ping, .pong,
+        .hello, .config, .configAck, .error, .ping, .pong, .ack,
         .publish, .subscribe, .unsubscribe,
         .pubAck, .subAck, .message, .wifi, .broker, .log, .stats,
     ]
@@ -75,6 +75,12 @@ public struct LinkMessageType: RawRepresentable, Hashable, Sendable, CustomStrin
         case .hostToESP: return assignment.hostToESP
         case .espToHost: return assignment.espToHost
         }
+    }
+
+    /// Whether frames of this type travel sequenced within a link session (§8.2): all but HELLO,
+    /// ERROR, PING, PONG and ACK.
+    public var isSequenced: Bool {
+        self != .hello && self != .error && self != .ping && self != .pong && self != .ack
     }
 
     /// Whether the host may send this type (§5's direction column).
@@ -99,6 +105,7 @@ public struct LinkMessageType: RawRepresentable, Hashable, Sendable, CustomStrin
         case 0x04: return ("ERROR", true, true)
         case 0x05: return ("PING", true, true)
         case 0x06: return ("PONG", true, true)
+        case 0x07: return ("ACK", true, true)
         case 0x10: return ("PUBLISH", true, false)
         case 0x11: return ("SUBSCRIBE", true, false)
         case 0x12: return ("UNSUBSCRIBE", true, false)
