@@ -1,4 +1,5 @@
-# Hardware layer, ESP8266 twin (the interface is hw_unix's).
+# Hardware layer, ESP8266 twin (the interface is hw_unix's: importing the
+# module starts the board).
 #
 # Wiring: UART0 (GPIO1 TX, GPIO3 RX) is the link to the host; READY is
 # GPIO5 (D1 on NodeMCU and Wemos D1 mini), high while the bridge serves the
@@ -14,9 +15,13 @@ import time
 READY_PIN = 5
 MAINT_PIN = 0
 # UART0 receive ring buffer. The UART write blocks (45 ms for a 512-byte
-# frame at 115200 baud), and a garbage collection for a few ms; the host
-# keeps sending meanwhile, so the buffer holds two whole frames.
-RXBUF = 1100
+# frame at 115200 baud), a garbage collection for a few ms, a socket write
+# to a slow broker longer; the host keeps sending what our credit allows
+# meanwhile. With the link's own receive buffer this holds 4 whole frames
+# of 512 bytes, the credit the link grants (window 4 in HELLO).
+RXBUF = 1600
+# The highest rate the host may switch the link to (BAUD, section 8.8).
+MAX_BAUD = 921600
 debug_heap = False
 # machine.reset_cause() is the SDK's rst_info.reason, whose codes HELLO
 # uses: 0 power-on ... 6 external reset.
@@ -28,30 +33,37 @@ _ready = machine.Pin(READY_PIN, machine.Pin.OUT, value=0)
 _sta = network.WLAN(network.STA_IF)
 _ssid = ["", 0]  # the network asked for, ticks_ms when
 
-
-def init():
-    # Count this boot; -> True to run the bridge, False for maintenance.
-    global boot_count
-    p = machine.Pin(MAINT_PIN, machine.Pin.IN, machine.Pin.PULL_UP)
-    for _ in range(20):
-        if not p.value():
-            print("mqttbridge: maintenance mode, REPL stays on UART0")
-            return False
-        time.sleep_ms(50)
+# Start-up, as module-level code (it leaves the heap once it ran): the
+# maintenance pin, the boot count, UART0 taken from the REPL, READY.
+run = True
+_p = machine.Pin(MAINT_PIN, machine.Pin.IN, machine.Pin.PULL_UP)
+for _i in range(20):
+    if not _p.value():
+        print("mqttbridge: maintenance mode, REPL stays on UART0")
+        run = False
+        break
+    time.sleep_ms(50)
+if run:
     # Boots since power-on, in a small file: a power-on starts again at 1.
     try:
         if reset_reason:
-            with open("boot_count") as f:
-                boot_count += int(f.read())
+            with open("boot_count") as _f:
+                boot_count += int(_f.read())
     except (OSError, ValueError):
         pass
-    with open("boot_count", "w") as f:
-        f.write("%d\n" % boot_count)
+    with open("boot_count", "w") as _f:
+        _f.write("%d\n" % boot_count)
     import esp
+    import micropython
+    import os
 
     esp.osdebug(None)  # no SDK debug output on UART0
     network.WLAN(network.AP_IF).active(False)  # station only
-    return True
+    os.dupterm(None, 1)  # detach the REPL from UART0
+    micropython.kbd_intr(-1)  # a 0x03 inside a frame must not raise KeyboardInterrupt
+    uart = machine.UART(0, 115200, rxbuf=RXBUF, timeout=0, timeout_char=0)
+    _ready.value(1)
+_p = _f = None
 
 
 def fatal(e):
@@ -72,16 +84,14 @@ def log(text):
     pass  # nowhere to print: UART0 is the link. The app sends LOG frames.
 
 
-def uart():
-    # Take UART0 from the REPL and raise READY: from now on the link is served.
-    import micropython
-    import os
-
-    os.dupterm(None, 1)  # detach the REPL from UART0
-    micropython.kbd_intr(-1)  # a 0x03 inside a frame must not raise KeyboardInterrupt
-    u = machine.UART(0, 115200, rxbuf=RXBUF, timeout=0, timeout_char=0)
-    _ready.value(1)
-    return u
+def baud(u, n):
+    # Switch UART0 to n baud once the frame written last has left: the write
+    # returns while up to 128 bytes still wait in the transmit FIFO.
+    t = time.ticks_ms()
+    while not u.txdone() and time.ticks_diff(time.ticks_ms(), t) < 100:
+        pass
+    u.init(baudrate=n)
+    return True
 
 
 def wifi_connect(ssid, psk):

@@ -11,8 +11,13 @@
 #   BRIDGE_SIM_PSK      its password; empty (default) accepts any
 #   BRIDGE_HEAP_DEBUG   1: log the live heap every second
 #
-# The interface, the same in hw_esp8266: init() then boot_count and
-# reset_reason; fatal, log, uart, wifi_connect, wifi_status; debug_heap.
+# The interface, the same in hw_esp8266. Importing the module starts the
+# board: it counts the boot, opens the UART and raises READY; then run
+# (False: maintenance, leave the REPL alone), boot_count, reset_reason and
+# uart are set. Then log, baud, wifi_connect, wifi_status; debug_heap,
+# RXBUF, MAX_BAUD; and on the ESP8266 fatal (here an uncaught exception
+# ends the process: esp-sim sees the traceback and the exit status). The start-up is module-level code, which
+# leaves the heap once it ran (a function would stay).
 
 from micropython import const
 from os import getenv, mkdir, stat
@@ -30,36 +35,56 @@ _SIM_PSK = const(6)
 _HEAP_DEBUG = const(7)
 
 
-def _env(n, default=None):
+def _env(n, v):
     n = "UART GPIO_ROOT READY_GPIO STATE_DIR RESET_CAUSE SIM_SSID SIM_PSK HEAP_DEBUG".split()[n]
-    return getenv("BRIDGE_" + n) or default
+    return getenv("BRIDGE_" + n) or v
 
 
-debug_heap = _env(_HEAP_DEBUG) == "1"
+run = True  # no maintenance mode here
+debug_heap = _env(_HEAP_DEBUG, None) == "1"
 reset_reason = int(_env(_RESET_CAUSE, 0))
+# The UART receive buffer of the board (hw_esp8266.RXBUF), for the credit
+# the link grants: the pty buffers more, but the simulation stays true.
+RXBUF = const(1600)
+# The highest rate BAUD may ask for (8.8): the board's. The pty takes the
+# standard termios rates up to it; esp-sim follows the speed set on it.
+MAX_BAUD = const(921600)
+
+# Count this boot: boots since power-on (HELLO), a power-on starts again at 1.
 boot_count = 1
+_s = _env(_STATE_DIR, None)
+if _s:
+    _s += "/boot_count"
+    try:
+        if reset_reason:
+            with open(_s) as _f:
+                boot_count += int(_f.read())
+    except (OSError, ValueError):
+        pass
+    with open(_s, "w") as _f:
+        _f.write("%d\n" % boot_count)
 
+# Open the UART and raise READY: from now on the link is served.
+import termios
 
-def init():
-    # Count this boot; -> True to run the bridge (no maintenance mode here).
-    # Boots since power-on (HELLO): a power-on starts again at 1.
-    global boot_count
-    s = _env(_STATE_DIR)
-    if s:
-        s += "/boot_count"
-        try:
-            if reset_reason:
-                with open(s) as f:
-                    boot_count += int(f.read())
-        except (OSError, ValueError):
-            pass
-        with open(s, "w") as f:
-            f.write("%d\n" % boot_count)
-    return True
-
-
-def fatal(e):
-    raise e  # the traceback goes to stderr, esp-sim sees the exit status
+uart = open(_env(_UART, None), "r+b", buffering=0)
+termios.setraw(uart.fileno())
+_s = termios.tcgetattr(uart.fileno())
+# VMIN = VTIME = 0: read() returns what is there instead of blocking the
+# whole event loop until VMIN bytes arrived; readiness comes from poll.
+_s[6][6] = _s[6][5] = 0
+_s[4] = _s[5] = termios.B115200  # the start rate (section 1)
+termios.tcsetattr(uart.fileno(), termios.TCSANOW, _s)
+_s = _env(_GPIO_ROOT, None)
+if _s:
+    _s = "%s/gpio%s" % (_s, _env(_READY_GPIO, 27))
+    try:
+        mkdir(_s)
+    except OSError:
+        pass  # there already, as a rule
+    with open(_s + "/value", "w") as _f:
+        _f.write("%d\n" % 1)
+_s = _f = None
 
 
 def log(s):
@@ -67,27 +92,18 @@ def log(s):
     print("fw:", s)
 
 
-def uart():
-    # Open the UART and raise READY: from now on the link is served.
+def baud(f, n):
+    # Set the pty's speed to n baud once what was written has drained
+    # (TCSADRAIN, 1 on Linux); -> False for a rate termios does not have.
     import termios
 
-    f = open(_env(_UART), "r+b", buffering=0)
-    termios.setraw(f.fileno())
-    s = termios.tcgetattr(f.fileno())
-    # VMIN = VTIME = 0: read() returns what is there instead of blocking the
-    # whole event loop until VMIN bytes arrived; readiness comes from poll.
-    s[6][6] = s[6][5] = 0
-    termios.tcsetattr(f.fileno(), termios.TCSANOW, s)
-    s = _env(_GPIO_ROOT)
-    if s:
-        s = "%s/gpio%s" % (s, _env(_READY_GPIO, 27))
-        try:
-            mkdir(s)
-        except OSError:
-            pass  # there already, as a rule
-        with open(s + "/value", "w") as s:
-            s.write("%d\n" % 1)
-    return f
+    v = getattr(termios, "B%d" % n, None)
+    if v is None:
+        return False
+    n = termios.tcgetattr(f.fileno())
+    n[4] = n[5] = v
+    termios.tcsetattr(f.fileno(), 1, n)
+    return True
 
 
 # The simulated station: one access point, BRIDGE_SIM_SSID/PSK, out of reach
@@ -103,7 +119,7 @@ def wifi_connect(s, key):
 def wifi_status():
     # -> (state, reason, rssi, address), states as in the WIFI message:
     # 0 down, 1 connecting, 2 up.
-    s, key, t, up = _sta
+    s, key, t, v = _sta
     if s is None:
         return 0, "off", 0, ""
     if s != _env(_SIM_SSID, "mqttbridge-sim"):
@@ -111,13 +127,13 @@ def wifi_status():
     if key != _env(_SIM_PSK, key):
         return 0, "wrong password", 0, ""
     try:
-        stat(_env(_STATE_DIR) + "/wifi-down")
+        stat(_env(_STATE_DIR, None) + "/wifi-down")
         _sta[3] = False
         # out of reach: lost if we were on it, else still scanning for it
-        return (0, "AP lost", 0, "") if up else (1, "", 0, "")
+        return (0, "AP lost", 0, "") if v else (1, "", 0, "")
     except (OSError, TypeError):
         pass
-    if not up and ticks_diff(ticks_ms(), t) < 100:
+    if not v and ticks_diff(ticks_ms(), t) < 100:
         return 1, "", 0, ""
     _sta[3] = True
     return 2, "", -55, "127.0.0.1"

@@ -2,286 +2,369 @@
 # WiFi, flash) and the MQTT client, following the life cycle of
 # firmware-protocol.md section 6.
 #
-# Tasks: run() reads the link and handles each host message in order; a 1 s
-# ticker sends HELLO until configured, STATS and link error reports; each
-# configuration adds a WiFi task and the MQTT client's task. Sending to the
-# host never yields (link.py), nor does publishing (mqtt.py): handlers call
-# them without awaiting, which also spares a coroutine frame per message.
+# Tasks: run() reads the link and handles each host message in order;
+# poll() runs the link's timers every 20 ms (retransmission, heartbeat) and
+# once a second sends HELLO until configured, every 10 s STATS and link
+# error reports;
+# each configuration adds the MQTT client's task, which keeps WiFi up too. Sending to the host never yields (link.py), nor does publishing
+# (mqtt.py): handlers call them without awaiting, which also spares a
+# coroutine frame per message.
+#
+# The messages the host sends in normal operation are handled here; the
+# rare ones (BAUD, ERROR, a HELLO of another version, unknown types) and
+# the rare LOG lines are hello.py's, and CONFIG is config.py's: modules
+# loaded when needed and dropped after, so that their code is not in the
+# heap the rest of the time. The heap of a running bridge is fragmented
+# into holes of a few hundred bytes: before a module loads the bridge
+# frees the room it keeps for it (buf, _ROOM bytes in one piece), and
+# before config.py loads the broker connection is closed. Should the heap
+# still lack room, a sequenced frame is not acknowledged (its rcv_nxt
+# taken back) and the host's retransmission brings it again.
+#
+# The Bridge is made by boot.start(). Its attributes (names MicroPython
+# already interns, see link.py): hw, link, cfg (the accepted
+# configuration), mqtt (the MQTT client, made once), time (ticks when
+# hello.py was last used, None when not loaded), done (a CONFIG
+# was accepted since boot: HELLOs stop), on (False after a host HELLO of
+# another version), flags (MORE of the last PUBLISH frame: a fragment
+# follows), mode (the last WIFI state and reason sent), count (uptime in
+# seconds), buffer (the MQTT client's buffers for held publishes, kept
+# across clients), buf (the room kept for modules, None while they are in).
 
 import asyncio
+from asyncio.core import _io_queue
 import gc
 import select
 import sys
 from micropython import const
 from time import ticks_ms, ticks_diff
-from bridge.link import readable, unpack, MAX_BODY
-from bridge.mqtt import MQTTClient, check_topic, MAX_INFLIGHT
+from bridge.link import wait, MAX_BODY, START_RATE, HTOP
+from bridge.mqtt import MAX_INFLIGHT
 
-_CAPABILITIES = const(0)  # no TLS, no NTP
-_WIFI_POLL_MS = const(500)
-_WIFI_ATTEMPT_S = const(20)  # a WiFi connection attempt gives up after this long
 _STATS_S = const(10)
+_TICK_MS = const(20)  # the link's timers: the RTO is 50 ms at least
+_CTL_MS = const(2000)  # hello.py is dropped after this long unused
+# The room kept free for them (and config.py, boot.py): the heap of a
+# running bridge is fragmented into holes of a few hundred bytes, and a
+# module needs one as large as its largest function. Taken back from the
+# heap while one is loaded.
+_ROOM = const(640)
 
-# Link message types and codes (firmware-protocol.md sections 5 and 7).
+# Link message types and codes (firmware-protocol.md sections 5, 7 and 8).
 _HELLO = const(0x01)
 _CONFIG = const(0x02)
-_CONFIG_ACK = const(0x03)
 _ERROR = const(0x04)
 _PING = const(0x05)
 _PONG = const(0x06)
 _PUBLISH = const(0x10)
 _SUBSCRIBE = const(0x11)
-_UNSUBSCRIBE = const(0x12)
+_REGISTER = const(0x13)
 _PUBACK = const(0x20)
 _SUBACK = const(0x21)
-_MESSAGE = const(0x22)
 _WIFI = const(0x23)
 _BROKER = const(0x24)
 _LOG = const(0x25)
-_STATS = const(0x26)
-_E_VERSION = const(1)
-_E_UNKNOWN_TYPE = const(2)
-_E_MALFORMED = const(3)
-_E_TOO_LARGE = const(5)
-_INFO = const(1)
 _WARNING = const(2)
-_ERR = const(3)
+# link.py's indexes in Link.s: rcv_nxt, when the host was last heard, the
+# UART's rate, where next()'s frame starts.
+_RCV = const(6)
+_HEARD = const(17)
+_RATE = const(27)
+_PMAX = const(28)
+_WIN = const(29)
+_BODY = const(33)
+
+
+def _drop(n):
+    # Unload bridge.n, so that its code leaves the heap.
+    sys.modules.pop("bridge." + n, None)
+    try:
+        delattr(sys.modules["bridge"], n)
+    except Exception:  # not loaded (KeyError on the Unix port)
+        pass
+
+
+def _room(app, v):
+    # Free the room kept for a module to load (v False), or take it back
+    # (v True) once the modules are gone, if the heap has it in one piece.
+    app.buf = None
+    gc.collect()
+    if v:
+        try:
+            app.buf = bytearray(_ROOM)
+        except MemoryError:
+            pass  # poll() tries again
+
+
+def check_topic(t, f):
+    # -> None when t (bytes) is a valid topic name or, with f, a valid
+    # topic filter; else why not. Brokers close the connection of a client
+    # that sends an invalid one, so it must not reach them.
+    try:
+        t.decode()
+    except UnicodeError:
+        return "not UTF-8"
+    if not t or b"\x00" in t:
+        return "invalid"
+    if not f:
+        return "wildcard" if b"+" in t or b"#" in t else None
+    t = t.split(b"/")
+    for f in range(len(t)):
+        if (b"#" in t[f] and (t[f] != b"#" or f < len(t) - 1)) or (b"+" in t[f] and t[f] != b"+"):
+            return "invalid"  # a misplaced wildcard
+    return None
 
 
 class Bridge:
-    def __init__(self, hw, link):
-        self.hw = hw
-        self.link = link
-        self.cfg = self.mqtt = None  # the accepted configuration, its client
-        self.tasks = ()
-        self.accepted = False  # a CONFIG was accepted since boot: HELLOs stop
-        self.version_ok = True  # False after a host HELLO of another version
-        # Incoming MQTT messages are read straight into link.msg, laid out as
-        # a MESSAGE body: type, flags, MESSAGE flags, topic, payload.
-        link.msg[0] = _MESSAGE
-        self.wifi = None  # last WIFI (state, reason) sent
-        self.uptime = 0  # seconds, summed from ticks_ms (which wraps)
-        # The MQTT client's buffers for held publishes, kept across clients.
-        self.slots = [bytearray(MAX_BODY) for i in range(MAX_INFLIGHT)]
+    def hello(self):
+        # Our HELLO (5.1, 8.9).
+        hw = self.hw
+        self.link.send(
+            _HELLO, "BHBBHIBsIBI", 2, MAX_BODY, self.link.s[_WIN], MAX_INFLIGHT, 0,  # no TLS, no NTP
+            hw.boot_count, hw.reset_reason, "mqttbridge-fw 0.2.0", gc.mem_free(), HTOP, hw.MAX_BAUD,
+        )
 
-    def event(self, t, f, *args):
+    def send(self, t, f, *args):
         # Send a message to the host; status events also go to the local
         # log. Never raises MemoryError: a task must not die of one.
         try:
-            if t in (_LOG, _BROKER, _ERROR, _WIFI):
+            if t == _ERROR or _WIFI <= t <= _LOG:  # ERROR, WIFI, BROKER, LOG
                 self.hw.log("%02x %r" % (t, args))
         except MemoryError:
             pass
         self.link.send(t, f, *args)
 
-    def hello(self):
-        hw = self.hw
-        self.link.send(
-            _HELLO, "BHBBHIBsI", 1, MAX_BODY, 1, MAX_INFLIGHT, _CAPABILITIES,
-            hw.boot_count, hw.reset_reason, "mqttbridge-fw 0.1.0", gc.mem_free(),
-        )
+    def get(self, n):
+        # -> the module bridge.n (hello, net), loaded if need be; poll()
+        # drops it when unused. Never kept in a variable: that would keep
+        # it in the heap.
+        if self.buf:
+            _room(self, 0)
+        __import__("bridge." + n)
+        self.time = ticks_ms()
+        return getattr(sys.modules["bridge"], n)
+
+    def drop(self):
+        # Unload the modules get() loaded (a running function of one stays
+        # until it returns).
+        self.time = None
+        _drop("hello")
+        _drop("net")
+        gc.collect()
 
     async def run(self):
-        asyncio.create_task(self._ticker())
+        _room(self, 1)
+        asyncio.create_task(self.poll())
         link = self.link
+        rb = link.rb
+        s = link.s
         send = link.send
         while True:
-            t = 0
+            t = mid = 0
             try:
                 e = link.next()
                 if e < 0:
-                    await readable(link.stream)
+                    link.flush(0)  # acknowledge the batch at once
+                    await wait(link.stream)
                     link.read()
                     continue
-                n = link.body
-                t = link.rb[n]
-                data = memoryview(link.rb)[n + 2 : e - 4]  # valid until the next read: copy to keep
-                if e - n > MAX_BODY:
-                    self.event(_ERROR, "Bs", _E_TOO_LARGE, "%d bytes" % (e - n))
+                n = s[_BODY]
+                t = rb[n]
+                m = rb[n + 1]
+                data = memoryview(rb)[n + 2 + (m & 3) : e]  # valid until the next read: copy to keep
+                m &= 4  # MORE
+                if self.flags and t != _PUBLISH and t != _ERROR and not _PING <= t <= _PONG:
+                    # A fragmented PUBLISH cut short (8.6: fragments are
+                    # consecutive), or a new session: the half-written
+                    # packet ends the broker connection.
+                    self.flags = 0
+                    if self.mqtt.t[4] >= 0:
+                        self.mqtt.stop("fragments cut short")
+                if e + 4 - n > MAX_BODY:
+                    self.send(_ERROR, "Bs", 5, "%d bytes" % (e + 4 - n))  # too-large
                 elif t == _PUBLISH:
-                    flags, mid, topic, payload = unpack(data, "BHSr", t)
+                    if self.flags:  # the next fragment
+                        self.flags = m
+                        self.mqtt.put(data, m)
+                        continue
+                    self.flags = m
+                    # flags, message id, topic (str16, or an id with bit 3),
+                    # total_length (with bit 4), payload.
+                    if len(data) < 5:
+                        raise ValueError("PUBLISH: payload too short")
+                    f = data[0]
+                    mid = data[1] << 8 | data[2]
+                    n = data[3] << 8 | data[4]
+                    e = 5 if f & 8 else 5 + n
+                    v = link.get(n) if f & 8 else data[5:e]
+                    r = int.from_bytes(data[e : e + 4], "big") if f & 16 else -1
+                    e += f >> 2 & 4
+                    if len(data) < e:
+                        raise ValueError("PUBLISH: payload too short")
+                    data = data[e:]
+                    e = len(data) if r < 0 else r
+                    # Why it is rejected (hello.reject words it), if it is.
                     r = None
-                    if not self.mqtt:
-                        r = 1  # offline
-                    elif flags & 0xF8 or flags & 3 > 1:
-                        r = "invalid"  # flags
-                    elif flags & 3 and not mid:
-                        r = "invalid"  # message id 0
-                    else:
-                        r = check_topic(bytes(topic), False)
-                    if isinstance(r, str):
-                        self.event(_LOG, "Br", _WARNING, "PUBLISH %d rejected: %s" % (mid, r))
-                        r = 2  # rejected
-                    elif r is None:
-                        r = self.mqtt.publish(flags, mid, data[3:])
+                    if f & 0xE0 or f & 3 > 1:
+                        r = 0  # invalid flags
+                    elif f & 3 and not mid:
+                        r = 1  # message id 0
+                    elif v is None:
+                        r = 2  # unknown topic id
+                    elif (e > len(data)) != bool(m) or e < len(data):
+                        r = 3  # total_length
+                        n = e
+                    elif not f & 8:
+                        # A topic name: UTF-8, no wildcard, no NUL (registered
+                        # ones were checked). A broker closes the connection
+                        # of a client that sends an invalid one.
+                        r = check_topic(bytes(v), 0) and 4
                     if r is not None:
-                        send(_PUBACK, "HB", mid, r)
+                        send(_PUBACK, "HB", mid, 2)  # rejected
+                        t = 0  # the LOG line comes from hello.py, if it loads
+                        self.get("hello").reject(self, mid, r, n)
+                    elif not self.cfg:
+                        send(_PUBACK, "HB", mid, 1)  # offline
+                    else:
+                        r = self.mqtt.send(f, mid, v, data, e)
+                        if r is not None:
+                            send(_PUBACK, "HB", mid, r)
                 elif t == _PING:
                     send(_PONG, "r", data)
-                elif t == _SUBSCRIBE or t == _UNSUBSCRIBE:
-                    v = unpack(data, "BS" if t == _SUBSCRIBE else "S", t)
-                    f = bytes(v[-1])
-                    v = v[0] if t == _SUBSCRIBE else None
-                    if v is not None and v > 1:
-                        raise ValueError("invalid")  # qos
-                    if self.mqtt:  # else ignored: the host replays after CONFIG_ACK
-                        r = check_topic(f, True)
-                        if r is None and not self.mqtt.subscribe(f, v):
-                            r = "table full"  # mqtt.py: _MAX_SUBS filters
-                        if r and v is not None:
-                            self.event(_LOG, "Br", _WARNING, "SUBSCRIBE %s refused: %s" % (f, r))
-                            send(_SUBACK, "BS", 0x80, f)
-                elif t == _HELLO:
-                    v = unpack(data, "B", t)[0]
-                    self.version_ok = v == 1
-                    if self.version_ok:
-                        # Never below what all accept, never above our buffers.
-                        link.peer_max = min(max(unpack(data, "BHBBHIBsI", t)[1], 512), MAX_BODY)
+                elif _SUBSCRIBE <= t <= _REGISTER:
+                    # SUBSCRIBE: qos, filter; UNSUBSCRIBE: filter; REGISTER:
+                    # topic_id, topic (8.7). The str16 at n.
+                    n = 2 if t == _REGISTER else t == _SUBSCRIBE
+                    e = n + 2 + (data[n] << 8 | data[n + 1]) if len(data) >= n + 2 else 1 << 20
+                    if e > len(data):
+                        raise ValueError("type %d: payload too short" % t)
+                    f = bytes(data[n + 2 : e])
+                    if t == _REGISTER:
+                        v = data[0] << 8 | data[1]
+                        r = check_topic(f, 0)
+                        r = link.set(v, b"" if r else f) or r  # an invalid one forgets the id
+                        if r:
+                            raise ValueError("REGISTER %d: %s" % (v, r))
                     else:
-                        self.event(
-                            _ERROR, "Bs", _E_VERSION,
-                            "firmware speaks link protocol 1, host speaks %d:"
-                            " update mqttbridged or flash a matching firmware" % v,
-                        )
+                        v = data[0] if t == _SUBSCRIBE else None
+                        if v is not None and v > 1:
+                            raise ValueError("qos %d" % v)
+                        if self.cfg:  # else ignored: the host replays after CONFIG_ACK
+                            r = check_topic(f, 1)
+                            if r is None and not self.mqtt.sub(f, v):
+                                r = "table full"  # mqtt.py: _MAX_SUBS filters
+                            if r and v is not None:
+                                self.send(_LOG, "Br", _WARNING, "SUBSCRIBE %s refused: %s" % (f, r))
+                                send(_SUBACK, "BS", 0x80, f)
+                elif t == _HELLO and len(data) and data[0] == 2:
+                    # A session (8.1): max_body (never below what all
+                    # accept, never above our buffers) and window; the
+                    # host's max_topics and max_baud do not matter here.
+                    if len(data) < 4:
+                        raise ValueError("HELLO: payload too short")
+                    self.on = True
+                    s[_PMAX] = min(max(data[1] << 8 | data[2], 512), MAX_BODY)
+                    link.clear(min(max(data[3], 1), 127))
                     self.hello()
-                elif t == _CONFIG:
-                    await self._config(data)
-                elif t == _ERROR:
-                    v = unpack(data, "Bs", t)
-                    self.hw.log("ERROR %d %s" % (v[0], bytes(v[1])))
-                elif t != _PONG:
-                    self.event(_ERROR, "Bs", _E_UNKNOWN_TYPE, "type %d" % t)
+                elif t == _CONFIG and self.on:
+                    # Room for config.py: the broker connection closed first
+                    # (the client's task does it, then waits for the next
+                    # configuration), the other modules gone.
+                    c = self.mqtt
+                    self.cfg = c.cfg = None
+                    c.stop("reconfigured")
+                    while c.sock:
+                        await asyncio.sleep_ms(20)
+                    self.drop()
+                    _room(self, 0)
+                    t = -1  # loading a module: if that fails, the frame was not taken
+                    import bridge.config  # needed only now: dropped right after
+
+                    t = 0
+                    try:
+                        await bridge.config.run(self, data)
+                    finally:
+                        _drop("config")
+                        _room(self, 1)
+                else:
+                    if t == _HELLO:
+                        self.on = False
+                    v = t
+                    t = -rb[n + 1] & 1  # -1 for a sequenced one, which can be taken back
+                    self.get("hello")
+                    t = 0
+                    self.get("hello").get(self, v, data)
             except ValueError as x:
-                self.event(_ERROR, "Bs", _E_MALFORMED, str(x))
+                self.send(_ERROR, "Bs", 3, str(x))  # malformed
             except MemoryError:
                 # The heap is too fragmented for this frame now. A PUBLISH
-                # is answered busy, for the host to send it again; anything
-                # else is lost, as if the line had dropped it.
+                # is answered busy, for the host to send it again; a frame
+                # that found no room for its module is taken back, for the
+                # host to send again; anything else is lost, as if the line
+                # had dropped it.
                 gc.collect()
-                self.event(_LOG, "Br", _WARNING, "out of memory")
-                if t == _PUBLISH and len(data) > 2:
-                    send(_PUBACK, "HB", data[1] << 8 | data[2], 3)
-
-    async def _config(self, data):
-        if not self.version_ok:
-            self.event(_LOG, "Br", _WARNING, "CONFIG ignored: host speaks another protocol version")
-            return
-        # CONFIG replaces the whole state (section 5.2): the broker connection
-        # is closed (cancelling the client's task does it), subscriptions and
-        # held publishes are forgotten; the latter are answered PUBACK
-        # `offline` so that the host sends them again. All of it goes before
-        # config.py is loaded, to make room for it.
-        q = self.mqtt
-        for t in self.tasks:
-            t.cancel()
-        self.tasks = ()
-        self.cfg = self.mqtt = t = None
-        if q:
-            for t in range(3):
-                await asyncio.sleep_ms(0)  # let the cancelled tasks finish
-            for t in q.held:
-                self.link.send(_PUBACK, "HB", t[1], 1)
-            if q.state:
-                self.event(_BROKER, "BBBs", 0, 0, 0, "reconfigured")
-        q = t = None
-        gc.collect()
-        import bridge.config  # needed only now: dropped right after
-
-        try:
-            r, t, q = bridge.config.parse(data)
-        finally:
-            del sys.modules["bridge.config"], bridge.config
-        gc.collect()
-        self.link.send(_CONFIG_ACK, "Bs", r, t)
-        if r:
-            # Refused: the ESP is left unconfigured, WiFi included.
-            self.hw.wifi_connect(None, None)
-            if self.wifi and self.wifi[0]:
-                self.wifi_state(0, "not configured")
-            self.event(_LOG, "Br", _ERR, "CONFIG refused: " + t)
-            return
-        self.cfg = q
-        self.accepted = True
-        self.wifi = None
-        self.event(_LOG, "Br", _INFO, "configured: WiFi %s, broker %s:%d" % (q[1], q[3], q[4]))
-        self.mqtt = MQTTClient(q, self, list(self.slots))
-        self.tasks = (asyncio.create_task(self.wifi_task(q, self.mqtt)), asyncio.create_task(self.mqtt.run()))
-
-    def wifi_state(self, state, reason, rssi=0, address=""):
-        if (state, reason) != self.wifi:
-            self.wifi = (state, reason)
-            self.event(_WIFI, "Bbss", state, rssi, address, reason)
-
-    async def wifi_task(self, cfg, q):
-        # Connect, watch, reconnect: a lost connection at once, a failed
-        # attempt after a back-off of 1 s doubling to 30 s. States as in the
-        # WIFI message: 0 down, 1 connecting, 2 up.
-        hw = self.hw
-        delay = 1
-        while True:
-            try:
-                hw.wifi_connect(cfg[1], cfg[2])
-                self.wifi_state(1, "")
-                t = ticks_ms()
-                v = hw.wifi_status()
-                while v[0] == 1 and ticks_diff(ticks_ms(), t) < _WIFI_ATTEMPT_S * 1000:
-                    await asyncio.sleep_ms(_WIFI_POLL_MS)
-                    v = hw.wifi_status()
-                if v[0] == 2:
-                    delay = 1
-                    self.wifi_state(*v)
-                    q.up = True
-                    while v[0] == 2:
-                        await asyncio.sleep_ms(_WIFI_POLL_MS)
-                        v = hw.wifi_status()
-                    q.up = False
-                    q.fail("WiFi down")
-                    self.wifi_state(0, v[1] or "WiFi down")
+                if t < 0:
+                    s[_RCV] = s[_RCV] - 1 & 255
                     continue
-                if v[0] == 1:
-                    v = (0, "timed out")
-                    hw.wifi_connect(None, None)
-                self.wifi_state(0, v[1])
-            except MemoryError:
-                gc.collect()  # start over, after the back-off
-            await asyncio.sleep_ms(delay * 1000)
-            delay = min(delay * 2, 30)
+                self.send(_LOG, "Br", _WARNING, "out of memory")
+                if t == _PUBLISH and mid and not self.flags:
+                    send(_PUBACK, "HB", mid, 3)
 
-    async def _ticker(self):
-        t = ticks_ms()
-        ms = 0
-        errors = 0  # link errors reported so far
-        due = 0  # uptime of the next STATS
+    def state(self, v, r, n, e):
+        # WIFI state v (0 down, 1 connecting, 2 up), reason r, rssi n,
+        # address e: sent on a change.
+        if (v, r) != self.mode:
+            self.mode = (v, r)
+            self.send(_WIFI, "Bbss", v, n, e, r)
+
+    async def poll(self):
+        # The timers: the link's every 20 ms, the rest every second.
+        link = self.link
+        s = link.s
+        t = f = ticks_ms()
+        n = e = 0  # e: link errors reported so far
+        r = 0  # uptime of the next STATS
         # A hung-up UART (the simulator's end of the pty closed) wakes no
-        # reader in asyncio, which then spins: look for it once a second.
-        hup = select.poll()
-        hup.register(self.link.stream, select.POLLIN)
+        # reader in asyncio, which then spins: look for it once a second,
+        # with asyncio's own poller (the UART is registered there while
+        # run() waits for input).
+        o = _io_queue.poller
         while True:
-            for x in hup.poll(0):
-                if x[1] & (select.POLLHUP | select.POLLERR):
-                    raise SystemExit("UART hung up")
-            now = ticks_ms()
-            ms += ticks_diff(now, t)
-            t = now
-            self.uptime += ms // 1000
-            ms %= 1000
+            await asyncio.sleep_ms(_TICK_MS)
             try:
-                if not self.accepted:
+                link.poll()
+                v = ticks_ms()
+                if s[_RATE] != START_RATE and ticks_diff(v, s[_HEARD]) > 2000:
+                    # No good frame for 2 s at the rate BAUD set: back to
+                    # the start rate (8.8).
+                    if self.get("hello").set(link, START_RATE):
+                        self.send(_LOG, "Br", _WARNING, "no frame for 2 s: back to %d baud" % START_RATE)
+                if self.time is not None and ticks_diff(v, self.time) > _CTL_MS:
+                    self.drop()
+                    _room(self, 1)
+                if ticks_diff(v, f) < 1000:
+                    continue
+                f = v
+                if self.buf is None and self.time is None:
+                    _room(self, 1)
+                for x in o.poll(0):
+                    if x[0] is link.stream and x[1] & (select.POLLHUP | select.POLLERR):
+                        raise SystemExit("UART hung up")
+                n += ticks_diff(v, t)
+                t = v
+                self.count += n // 1000
+                n %= 1000
+                if not self.done:
                     self.hello()
-                if self.uptime >= due:
-                    due = self.uptime + _STATS_S
-                    v = self.link.errors
-                    if sum(v) != errors:
-                        errors = sum(v)
-                        self.event(
-                            _LOG, "Br", _WARNING,
-                            "link errors: %d CRC, %d framing, %d oversize, %d unsupported, %d not sent" % tuple(v),
-                        )
+                if self.count >= r:
+                    r = self.count + _STATS_S
+                    if sum(link.errors) != e:
+                        e = sum(link.errors)
+                        self.get("hello").errors(self)  # LOG
                     if self.cfg:
-                        self.link.send(_STATS, "III", gc.mem_free(), self.uptime, 0)  # time: no NTP
+                        link.send(0x26, "III", gc.mem_free(), self.count, 0)  # STATS (time: no NTP)
                 if self.hw.debug_heap:
                     gc.collect()
                     self.hw.log("heap %d" % gc.mem_alloc())
             except MemoryError:
-                gc.collect()  # the next second tries again
-            await asyncio.sleep_ms(1000 - ticks_diff(ticks_ms(), now))
+                gc.collect()  # the next tick tries again

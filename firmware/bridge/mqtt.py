@@ -6,30 +6,50 @@
 # after every connect; PINGREQ keeps the connection alive and 1.5 keepalive
 # periods of silence declare the broker dead.
 #
-# It reports through the bridge: app.event(type, layout, *fields) sends a
-# link message (BROKER, PUBACK, SUBACK, LOG), and an incoming PUBLISH is
-# read into app.link.msg from offset 3 as topic (u16 length + bytes) and
-# payload, which is the link's MESSAGE layout, then sent with
-# app.link.send_body: it is never copied again. One too large for the host
-# is read through in buffer-sized steps and dropped.
+# It reports through the bridge: app.send(type, layout, *fields) sends a
+# link message (BROKER, PUBACK, SUBACK, LOG). An incoming PUBLISH is read
+# straight into the link's send queue as MESSAGE frames (link.open and
+# link.close), in fragments when it is larger than a frame (section 8.6):
+# a message is never held whole, whatever its size.
+#
+# A PUBLISH from the host larger than a frame arrives in fragments; its
+# MQTT packet is written to the socket as they come (send, then put for
+# each fragment), its fixed header first from total_length. Until it is
+# complete no other packet may be written: PINGREQ and re-sends wait, and so
+# does the reader's PUBACK for an incoming message. Such a publish, and any
+# whose packet does not fit a held buffer, is not held: if the connection
+# fails before the broker's PUBACK, the host gets PUBACK offline and sends
+# it again.
 #
 # Memory: the heap is small and fragments, so the hot paths allocate little.
-# Packets are parsed from a 128-byte read buffer, and a field that is already
+# Packets are parsed from a 64-byte read buffer, and a field that is already
 # there is taken without a coroutine call (each call allocates its frame);
-# writing is synchronous. A qos 0 publish is written straight from the
-# link's receive buffer; a qos 1 one is copied into one of the MAX_INFLIGHT
-# buffers handed to the client and held there until its PUBACK. Few, longer
-# methods and const() numbers: on the Unix port bytecode lives in the heap,
-# and every function and name costs there too.
+# writing is synchronous. A qos 1 publish is copied into one of the
+# MAX_INFLIGHT buffers handed to the client and held there until its PUBACK
+# (a qos 0 one borrows a free one to go out in one write). Few, longer
+# methods, names MicroPython already interns, const() numbers: on the Unix
+# port bytecode and identifiers live in the heap (link.py says more).
+#
+# The client is made by config.connect(), which also makes the CONNECT
+# packet (code needed once per CONFIG). Its attributes: cfg (the CONFIG
+# values by key, cfg[0] the CONNECT packet), app, buffer (the free buffers),
+# state (as in the BROKER message), subs (filter -> qos), held (qos 1 in
+# send order: [packet id, message id, buffer, ticks sent, length; 0: not
+# held]), pending (packet id -> filter of a SUBSCRIBE, None: UNSUBSCRIBE),
+# id (the last packet id), sock, poll (a poller to write it), rb, start,
+# end (unread bytes in rb), buf (0-3: what the reader reads and its PUBACK;
+# 4-12: a publish's fixed header, topic length and packet id), down (why
+# the connection failed), t: ticks of the last receive, send and PINGREQ,
+# the CONNACK return code of a refusal, the payload bytes still to come of
+# a fragmented PUBLISH being written (-1: none) and its held entry, the
+# WiFi back-off (s) and the configuration WiFi is on (net.py).
 
 import asyncio
-import select
-import socket
-from errno import ECONNREFUSED, EINPROGRESS, errorcode
+from errno import ECONNREFUSED, errorcode
 from micropython import const
 from struct import pack_into
 from time import ticks_ms, ticks_diff
-from bridge.link import readable
+from bridge.link import wait
 
 _CONNECTED = const(2)  # states as in the BROKER message: 0 disconnected, 1 connecting
 _MAX_SUBS = const(32)  # each filter costs its bytes and a dict slot
@@ -38,134 +58,118 @@ _MAX_SUBS = const(32)  # each filter costs its bytes and a dict slot
 # shorter than one message on the line: 3 ms for 256 bytes at 921600 baud,
 # 23 ms at 115200.
 MAX_INFLIGHT = const(2)
+# Their size: a publish whose MQTT packet is larger (a 256-byte payload
+# fits with a topic of up to 58 bytes) is written without a copy and not
+# held: should the connection fail before the broker's PUBACK, the host
+# gets PUBACK offline and sends it again. Two of MAX_BODY would not fit in
+# the heap with the rest of version 2.
+MAX_HELD = const(320)
 
 _CONNECT_MS = const(10000)  # TCP connect, CONNECT and CONNACK
 _SEND_MS = const(2000)  # a packet that cannot be written this long: dead connection
 _RETRY_MS = const(10000)  # a qos 1 publish not acknowledged this long is sent again
 _TICK_MS = const(250)  # supervision period
+_STALL_MS = const(5000)  # a fragmented PUBLISH with no fragment for this long is given up
 # The configuration is the list of CONFIG values indexed by key (config.py).
-_HOST = const(3)
-_PORT = const(4)
-_CLIENT_ID = const(5)
-_USERNAME = const(6)
-_PASSWORD = const(7)
 _KEEPALIVE = const(8)
-_CLEAN = const(9)
-_WILL_TOPIC = const(10)
-_WILL_PAYLOAD = const(11)
-_WILL_QOS = const(12)
-_WILL_RETAIN = const(13)
 # Link messages used here (firmware-protocol.md section 5).
 _PUBACK = const(0x20)
 _SUBACK = const(0x21)
 _BROKER = const(0x24)
 _LOG = const(0x25)
-
-
-def check_topic(t, filter):
-    # -> None when t (bytes) is a valid topic name or, with filter True, a
-    # valid topic filter; else why not. Brokers close the connection of a
-    # client that sends an invalid one, so it must not reach them.
-    try:
-        t.decode()
-    except UnicodeError:
-        return "not UTF-8"
-    if not t or b"\x00" in t:
-        return "invalid"
-    if not filter:
-        return "wildcard" if b"+" in t or b"#" in t else None
-    t = t.split(b"/")
-    for i in range(len(t)):
-        if (b"#" in t[i] and (t[i] != b"#" or i < len(t) - 1)) or (b"+" in t[i] and t[i] != b"+"):
-            return "invalid"  # a misplaced wildcard
-    return None
-
-
-def _packet(t, n, s=b""):
-    # -> (packet of remaining length n with its fixed header, offset after
-    # it); s, if given, is written there as a u16-prefixed string.
-    k = 1 if n < 0x80 else 2 if n < 0x4000 else 3
-    p = bytearray(1 + k + n)
-    p[0] = t
-    for i in range(1, k + 1):
-        p[i] = n & 0x7F | (0x80 if i < k else 0)
-        n >>= 7
-    return p, _s16(p, k + 1, s) if s else k + 1
-
-
-def _s16(buf, n, s):
-    pack_into(">H", buf, n, len(s))
-    memoryview(buf)[n + 2 : n + 2 + len(s)] = s
-    return n + 2 + len(s)
+_PMAX = const(28)  # link.py's index of the host's max_body in Link.s
 
 
 class MQTTClient:
-    def __init__(self, cfg, app, free):
-        # free: MAX_INFLIGHT buffers of MAX_BODY bytes for held publishes,
-        # allocated once by the caller: allocated per client, or per
-        # message, they would fragment the small heap until one fails.
-        self.cfg = cfg  # CONFIG values by key
-        self.app = app
-        self.free = free
-        self.up = False  # WiFi, set by the application: connect only while up
-        self.state = 0
-        self.subs = {}  # filter (bytes) -> qos
-        self.held = []  # qos 1 in send order: [packet id, message id, buffer, ticks sent, length]
-        self.pending = {}  # packet id -> filter of a SUBSCRIBE (None: UNSUBSCRIBE)
-        # The last packet id. Ours, not the host's message ids: SUBSCRIBE and
-        # UNSUBSCRIBE share the id space with PUBLISH. An id comes back after
-        # 65535 others; nothing stays unanswered that long, as at most
-        # MAX_INFLIGHT publishes are held.
-        self.id = 0
-        self.sock = self.poll = None  # the socket, and a poller to write it
-        self.rb = bytearray(128)
-        self.start = self.end = 0  # unread bytes in rb
-        # 0-3: what the reader reads (fixed headers, packet ids) and its
-        # PUBACK; 4-6: the fixed header of a publish. Apart: a publish
-        # comes from another task while the reader waits mid-field.
-        self.buf = bytearray(7)
-        self.down = None  # why the current connection failed
-        self.t = [0, 0, 0]  # ticks of the last receive, send, PINGREQ
-
-    def publish(self, flags, n, data):
-        # Publish with flags and message id n as in the link's PUBLISH; data
-        # is the rest of it, topic (u16 length + bytes) and payload: MQTT's
-        # layout too. -> a PUBACK result to answer at once, or None: qos 0
-        # sent, or qos 1 held until the broker's PUBACK (reported with n).
-        q = flags & 3
+    def send(self, f, n, t, data, e):
+        # Publish with flags f and message id n as in the link's PUBLISH, to
+        # topic t (bytes-like), payload data; e: the payload's whole length,
+        # more than len(data) when the rest follows in fragments (put). -> a
+        # PUBACK result to answer at once, or None: qos 0 sent, or qos 1
+        # held until the broker's PUBACK (reported with n).
+        q = f & 3
         if self.state != _CONNECTED:
             return 1  # offline
-        h = memoryview(self.buf)[4:]
-        k = len(data) + 2 * q  # remaining length, < 16384
-        h[0] = 0x30 | q << 1 | flags >> 2 & 1
-        h[1] = k & 0x7F | (0x80 if k > 0x7F else 0)
-        h[2] = k >> 7
-        i = 2 + (k > 0x7F)
-        if not q:
-            # Written straight from the link's receive buffer: no copy.
-            return None if self._send(h[:i], data) else 1
-        for e in self.held:
-            if e[1] == n:
-                return None  # already held: one PUBACK answers both
-        if not self.free:
-            return 3  # busy: MAX_INFLIGHT held
-        # Copied into a preallocated buffer, with the packet id after the
-        # topic, and held there to be sent again if need be.
-        b = self.free.pop()
-        m = memoryview(b)
-        m[:i] = h[:i]
-        k = 2 + (data[0] << 8 | data[1])  # the topic field
-        m[i : i + k] = data[:k]
-        i += k
+        k = 2 + len(t) + 2 * q + e  # remaining length
+        if k >> 28:
+            return 2  # rejected: over MQTT's 256 MB
+        if q:
+            for v in self.held:
+                if v[1] == n:
+                    return None  # already held: one PUBACK answers both
+            if not self.buffer:
+                return 3  # busy: MAX_INFLIGHT held
+        # buf[4:i]: fixed header, topic length; then the packet id.
+        h = self.buf
+        h[4] = 0x30 | q << 1 | f >> 2 & 1
+        i = 5
+        while k >> 7:
+            h[i] = k & 0x7F | 0x80
+            k >>= 7
+            i += 1
+        h[i] = k
+        pack_into(">H", h, i + 1, len(t))
+        i += 3
         self.id = self.id % 65535 + 1
-        e = [self.id, n, b, ticks_ms(), i + 2 + len(data) - k]
-        pack_into(">H", b, i, e[0])
-        m[i + 2 : e[4]] = data[k:]
-        self.held.append(e)
-        self._send(m[: e[4]])
+        pack_into(">H", h, i, self.id)
+        # The held entry first: should an allocation fail, no buffer is lost.
+        v = [self.id, n, None, ticks_ms(), 0]
+        if q:
+            self.held.append(v)
+        b = v[2] = self.buffer.pop() if self.buffer else None
+        k = i - 4 + len(t) + 2 * q + len(data)  # the packet's length
+        hm = memoryview(h)
+        if b and e == len(data) and k <= len(b):
+            # One write, from a copy that a qos 1 publish keeps until its
+            # PUBACK, to send again with DUP if need be.
+            m = memoryview(b)
+            f = i - 4
+            m[:f] = hm[4:i]
+            m[f : f + len(t)] = t
+            f += len(t)
+            if q:
+                pack_into(">H", b, f, self.id)
+            m[f + 2 * q : k] = data
+            if q:
+                v[4] = k
+            else:
+                self.buffer.append(b)
+            return None if self.write(m[:k]) or q else 1
+        # Written in parts and not held: fragments follow, or the packet is
+        # larger than a buffer.
+        if b and not q:
+            self.buffer.append(b)
+        if not self.write(hm[4:i], t, hm[i : i + 2 * q], data) and not q:
+            return 1
+        if e > len(data):
+            t = self.t
+            t[4] = e - len(data)
+            t[5] = v if q else None
+            t[1] = ticks_ms()
         return None
 
-    def subscribe(self, t, v):
+    def put(self, data, v):
+        # The next fragment of the PUBLISH being written; v: another one
+        # follows. Ignored when none is being written (refused, or its
+        # connection failed).
+        k = self.t[4] - len(data)
+        if self.t[4] < 0:
+            return
+        if k < 0 or (k and not v):
+            # Not the total_length announced: the packet on the socket can
+            # never be finished, so the connection goes.
+            v = self.t[5]
+            if v:
+                self.held.remove(v)
+                self.buffer.append(v[2])
+            self.app.send(_PUBACK, "HB", v[1] if v else 0, 2)  # rejected
+            self.t[4] = -1
+            self.stop("fragment lengths")
+            return
+        self.write(data)
+        self.t[4] = k if v else -1
+
+    def sub(self, t, v):
         # Add filter t (bytes) with qos v to the set and subscribe if
         # connected; v None removes it and unsubscribes. -> False when the
         # set is full.
@@ -179,20 +183,25 @@ class MQTTClient:
         if self.state == _CONNECTED:
             e = self.id = self.id % 65535 + 1
             self.pending[e] = t if v is not None else None
-            b, n = _packet(0xA2 if v is None else 0x82, 4 + len(t) + (v is not None))
-            pack_into(">H", b, n, e)
-            n = _s16(b, n + 2, t)
+            n = 4 + len(t) + (v is not None)  # remaining length, < 16384
+            k = 2 if n > 127 else 1
+            b = bytearray(1 + k + n)
+            b[0] = 0xA2 if v is None else 0x82
+            b[1] = n & 0x7F | (0x80 if k > 1 else 0)
+            b[2] |= n >> 7 if k > 1 else 0
+            pack_into(">HH", b, 1 + k, e, len(t))
+            b[k + 5 : k + 5 + len(t)] = t
             if v is not None:
-                b[n] = v
-            self._send(b)
+                b[-1] = v
+            self.write(b)
         return True
 
-    def fail(self, reason):
-        # The connection is failing (reason: text or exception): run() closes it.
+    def stop(self, e):
+        # The connection is failing (e: text or exception): run() closes it.
         if self.down is None:
-            self.down = reason
+            self.down = e
 
-    def _send(self, *parts):
+    def write(self, *args):
         # Write the parts of one packet; -> False (the connection is then
         # failing) on error. Writing never yields, so packets never mix:
         # while the socket's send buffer is full it blocks, for at most
@@ -200,113 +209,88 @@ class MQTTClient:
         # cost a coroutine frame and a lock in the small heap for every
         # packet, and the buffer is full only when the broker falls behind.
         try:
-            for b in parts:
+            for b in args:
                 e = 0
                 while e < len(b) and self.down is None:
                     n = self.sock.write(memoryview(b)[e:] if e else b)
                     if n:
                         e += n
                     elif not self.poll.poll(_SEND_MS):
-                        self.fail("send timeout")
+                        self.stop("send timeout")
             self.t[1] = ticks_ms()
         except Exception as e:
-            self.fail(e)
+            self.stop(e)
         return self.down is None
 
     async def run(self):
-        # Until cancelled: connect whenever WiFi is up, supervise, reconnect.
-        # Cancelled, it leaves the broker cleanly (DISCONNECT: no will).
-        ev = self.app.event
-        c = self.cfg
-        delay = 1
+        # The client's task, for ever: while configured (cfg), keep WiFi up
+        # (a lost connection reconnected at once), connect to the broker
+        # whenever it is (net.py, loaded for it), supervise, reconnect
+        # (back-off 1 s doubling to 30 s). A new configuration (app.py)
+        # stops the connection with DISCONNECT (no will) and starts over.
+        app = self.app
+        ev = app.send
+        hw = app.hw
+        t = self.t
+        d = 1
         while True:
             try:
-                while not self.up:
+                c = self.cfg
+                if not c:
+                    t[7] = None
                     await asyncio.sleep_ms(_TICK_MS)
-                self.down = None
-                self.rc = 0
-                self.state = 1
-                ev(_BROKER, "BBBs", 1, 0, 0, "")
+                    continue
                 rx = None
                 try:
-                    try:
-                        ai = socket.getaddrinfo(c[_HOST], c[_PORT], 0, socket.SOCK_STREAM)[0]
-                    except OSError:
-                        raise ValueError("DNS: " + c[_HOST])
-                    s = self.sock = socket.socket(ai[0], ai[1], ai[2])
-                    s.setblocking(False)
-                    p = self.poll = select.poll()
-                    p.register(s, select.POLLOUT)
-                    try:
-                        s.connect(ai[-1])
-                    except OSError as e:
-                        if e.args[0] != EINPROGRESS:
-                            raise
-                    # The TCP handshake: polled, as the poller of asyncio has no
-                    # timeout. A refused connection fails the first write.
-                    t0 = ticks_ms()
-                    while not p.poll(0):
-                        if ticks_diff(ticks_ms(), t0) > _CONNECT_MS:
-                            raise ValueError("connect timeout")
-                        await asyncio.sleep_ms(20)
-                    self.start = self.end = 0
-                    rx = asyncio.create_task(self._reader())  # it handles the CONNACK
-                    # CONNECT: protocol name and level, flags, keepalive, client
-                    # id, will topic and message, user name, password.
-                    w = c[_WILL_TOPIC] is not None
-                    n = 12 + len(c[_CLIENT_ID]) + (4 + len(c[_WILL_TOPIC]) + len(c[_WILL_PAYLOAD]) if w else 0)
-                    for v in c[_USERNAME : _PASSWORD + 1]:
-                        n += 2 + len(v) if v is not None else 0
-                    b, n = _packet(0x10, n, b"MQTT")
-                    b[n] = 4
-                    b[n + 1] = (
-                        (2 if c[_CLEAN] else 0)
-                        | (4 | c[_WILL_QOS] << 3 | c[_WILL_RETAIN] << 5 if w else 0)
-                        | (0x80 if c[_USERNAME] is not None else 0)
-                        | (0x40 if c[_PASSWORD] is not None else 0)
-                    )
-                    pack_into(">H", b, n + 2, c[_KEEPALIVE])
-                    n = _s16(b, n + 4, c[_CLIENT_ID])
-                    if w:
-                        n = _s16(b, _s16(b, n, c[_WILL_TOPIC]), c[_WILL_PAYLOAD])
-                    for v in c[_USERNAME : _PASSWORD + 1]:
-                        if v is not None:
-                            n = _s16(b, n, v)
-                    self._send(b)
-                    b = None
-                    # Supervise: CONNACK timeout, keepalive, unacknowledged publishes.
+                    if not await app.get("net").up(self, c):
+                        continue
+                    app.drop()  # net.py: room for the reader's coroutine
+                    rx = asyncio.create_task(self.recv())  # it handles the CONNACK
+                    t0 = t[0]
+                    # Supervise: WiFi, CONNACK timeout, keepalive,
+                    # unacknowledged publishes.
                     ka = c[_KEEPALIVE] * 1000
-                    t = self.t
                     t[0] = t[1] = t[2] = t0
                     while self.down is None:
                         await asyncio.sleep_ms(_TICK_MS)
                         now = ticks_ms()
+                        v = hw.wifi_status()
+                        if v[0] != 2:
+                            app.state(0, v[1] or "WiFi down", 0, "")
+                            self.stop("WiFi down")
+                            break
                         if self.state != _CONNECTED:
                             if ticks_diff(now, t0) > _CONNECT_MS:
-                                self.fail("connect timeout")
+                                self.stop("connect timeout")
                             continue
                         if ka and ticks_diff(now, t[0]) > ka * 3 // 2:
-                            self.fail("keepalive timeout")  # nothing heard for 1.5 periods
-                        elif ka and ticks_diff(now, t[2]) >= ka // 2 and (
+                            self.stop("keepalive timeout")  # nothing heard for 1.5 periods
+                        if t[4] >= 0:
+                            # A fragmented PUBLISH is being written: nothing
+                            # else may go, unless it stalls.
+                            if ticks_diff(now, t[1]) > _STALL_MS:
+                                self.stop("fragments stalled")
+                            continue
+                        if ka and ticks_diff(now, t[2]) >= ka // 2 and (
                             ticks_diff(now, t[0]) >= ka // 2 or ticks_diff(now, t[1]) >= ka // 2
                         ):
                             # Either direction quiet for half a period: PINGREQ
                             # feeds the broker's timer and asks for a PINGRESP.
                             t[2] = now
-                            self._send(b"\xc0\x00")
+                            self.write(b"\xc0\x00")
                         # Held publishes unacknowledged for too long, oldest first
                         # (MQTT 4.6); right after a connect that is all of them.
                         for e in self.held:
-                            if ticks_diff(now, e[3]) > _RETRY_MS and self.down is None:
+                            if e[4] and ticks_diff(now, e[3]) > _RETRY_MS and self.down is None:
                                 e[2][0] |= 0x08  # DUP
                                 e[3] = now
-                                self._send(memoryview(e[2])[: e[4]])
+                                self.write(memoryview(e[2])[: e[4]])
                 except Exception as e:
-                    self.fail(e)
+                    self.stop(e)
                 finally:
-                    if self.down is None and self.state == _CONNECTED:
+                    if self.state == _CONNECTED and (self.down is None or self.down == "reconfigured"):
                         try:
-                            self.sock.write(b"\xe0\x00")  # cancelled: DISCONNECT
+                            self.sock.write(b"\xe0\x00")  # DISCONNECT
                         except OSError:
                             pass
                     if rx:
@@ -315,22 +299,38 @@ class MQTTClient:
                         self.sock.close()
                     self.sock = self.poll = None
                     self.pending = {}  # the whole set is subscribed again on connect
+                    # Publishes not held cannot be sent again: the host does.
+                    for e in self.held[:]:
+                        if not e[4]:
+                            self.held.remove(e)
+                            self.buffer.append(e[2])
+                            ev(_PUBACK, "HB", e[1], 1)  # offline
+                    if t[4] >= 0 and not t[5]:
+                        ev(_PUBACK, "HB", 0, 1)  # a qos 0 one cut short
+                    t[4] = -1
+                if not self.state:
+                    continue  # no broker connection was tried
                 if self.state == _CONNECTED:
-                    delay = 1
+                    d = 1
                 self.state = 0
                 e = self.down
                 if isinstance(e, OSError) and e.args:
                     e = "connection refused" if e.args[0] == ECONNREFUSED else errorcode.get(e.args[0], e)
-                ev(_BROKER, "BBBs", 0, self.rc, 0, str(e))
-                if self.up:
-                    await asyncio.sleep_ms(delay * 1000)
-                    delay = min(delay * 2, 30)
+                ev(_BROKER, "BBBs", 0, t[3], 0, str(e))
+                # The back-off, unless WiFi went (that comes first) or the
+                # configuration changed.
+                for e in range(d * 4):
+                    if hw.wifi_status()[0] != 2 or self.cfg is not c:
+                        break
+                    await asyncio.sleep_ms(_TICK_MS)
+                else:
+                    d = min(d * 2, 30)
             except MemoryError:
                 # Never let it end this task: the bridge would stay offline.
-                self.fail("out of memory")
+                self.stop("out of memory")
                 await asyncio.sleep_ms(_TICK_MS)
 
-    def _take(self, b, e=0):
+    def get(self, b, e):
         # Copy buffered input into the memoryview b from offset e, or skip
         # input if b is a count; -> the new offset. Used first for each
         # field: no awaiting, no allocation when the bytes are there.
@@ -340,31 +340,33 @@ class MQTTClient:
         self.start += k
         return e + k
 
-    async def _read(self, b, e):
-        # Finish what _take() began: fill b from offset e from the socket.
+    async def read(self, b, e):
+        # Finish what get() began: fill b from offset e from the socket.
         while e < (b if isinstance(b, int) else len(b)):
-            await readable(self.sock)
+            await wait(self.sock)
             k = self.sock.readinto(self.rb)
             if k == 0:
-                raise ValueError("connection closed by the broker")
+                raise ValueError("closed by the broker")
             if k:
                 self.start = 0
                 self.end = k
                 self.t[0] = ticks_ms()
-                e = self._take(b, e)
+                e = self.get(b, e)
 
-    async def _reader(self):
-        # Each field: e = self._take(f); if short, await self._read(f, e).
+    async def recv(self):
+        # The reader task. Each field: e = self.get(f, 0); if short, await
+        # self.read(f, e).
         app = self.app
         h = self.buf
         hm = memoryview(h)
+        L = app.link
         try:
             while True:
                 # Fixed header: type and flags, remaining length (1-4 bytes).
                 f = hm[0:2]
-                e = self._take(f)
+                e = self.get(f, 0)
                 if e < 2:
-                    await self._read(f, e)
+                    await self.read(f, e)
                 t = h[0]
                 n = h[1] & 0x7F
                 i = 7
@@ -372,8 +374,8 @@ class MQTTClient:
                     if i > 21:
                         raise ValueError("bad packet")
                     f = hm[1:2]
-                    if not self._take(f):
-                        await self._read(f, 0)
+                    if not self.get(f, 0):
+                        await self.read(f, 0)
                     n |= (h[1] & 0x7F) << i
                     i += 7
                 k = t >> 4
@@ -381,75 +383,109 @@ class MQTTClient:
                     # CONNACK, PUBACK, SUBACK, UNSUBACK, PINGRESP: 0-4 bytes
                     # kept, the rest skipped.
                     f = hm[0 : min(n, 4)]
-                    e = self._take(f)
+                    e = self.get(f, 0)
                     if e < len(f):
-                        await self._read(f, e)
-                    e = self._take(n - len(f), 0)
+                        await self.read(f, e)
+                    e = self.get(n - len(f), 0)
                     if e < n - len(f):
-                        await self._read(n - len(f), e)
+                        await self.read(n - len(f), e)
                     i = h[0] << 8 | h[1]  # packet id
                     if k == 2 and self.state != _CONNECTED:  # CONNACK
                         if h[1]:
                             # The BROKER event carries the return code: 1 protocol
                             # version, 2 client id, 3 server unavailable, 4 user
                             # name or password, 5 not authorized.
-                            self.rc = h[1]
-                            self.fail("CONNACK refused")
+                            self.t[3] = h[1]
+                            self.stop("CONNACK refused")
                             return
                         self.state = _CONNECTED
-                        app.event(_BROKER, "BBBs", _CONNECTED, 0, h[0] & 1, "")
+                        app.send(_BROKER, "BBBs", _CONNECTED, 0, h[0] & 1, "")
                         for t in list(self.subs):
                             if t in self.subs:
-                                self.subscribe(t, self.subs[t])
+                                self.sub(t, self.subs[t])
                         for e in self.held:
                             e[3] = ticks_ms() - _RETRY_MS - 1  # run() sends them again
                     elif k == 4:  # PUBACK
                         for e in self.held:
                             if e[0] == i:
                                 self.held.remove(e)
-                                self.free.append(e[2])
-                                app.event(_PUBACK, "HB", e[1], 0)  # delivered
+                                self.buffer.append(e[2])
+                                app.send(_PUBACK, "HB", e[1], 0)  # delivered
                                 break
                     elif k == 9 or k == 11:  # SUBACK (one filter per SUBSCRIBE), UNSUBACK
                         t = self.pending.pop(i, None)
                         if t is not None:
-                            app.event(_SUBACK, "BS", h[2], t)
+                            app.send(_SUBACK, "BS", h[2], t)
                     continue  # PINGRESP: its arrival is all that counts
-                # PUBLISH: into link.msg as a MESSAGE body.
-                qos = t >> 1 & 3
+                # PUBLISH: MESSAGE frames to the host, read from the socket
+                # straight into the link's send queue (link.open, link.close):
+                # fragments with total_length when it is larger than a
+                # frame (8.6).
+                q = t >> 1 & 3
                 f = hm[0:2]
-                e = self._take(f)
+                e = self.get(f, 0)
                 if e < 2:
-                    await self._read(f, e)
+                    await self.read(f, e)
                 i = h[0] << 8 | h[1]  # topic length
-                n -= 2 + i + 2 * qos  # payload length
-                if qos > 1 or n < 0:
+                n -= 2 + i + 2 * q  # payload length
+                if q > 1 or n < 0:
                     raise ValueError("bad packet")  # we subscribe with qos 1 at most
-                b = app.link.msg
+                v = L.s[_PMAX]
+                # The first frame holds the topic and total_length at least;
+                # room for it as a whole, or as large a frame as can be.
+                c = await L.open(2 + min(v, 16 + i + n), 1) if i + 16 <= v else -2
+                b = L.q
                 m = memoryview(b)
-                e = 5 + i + n
-                keep = e + 4 <= app.link.peer_max
-                pack_into(">H", b, 3, i)
-                # The topic (if it fits, for the log line at least), the
-                # packet id, the payload (or as many bytes skipped).
-                for f in (m[5 : 5 + i] if 5 + i <= len(b) else i, hm[2 : 2 * qos + 2], m[5 + i : e] if keep else n):
-                    k = self._take(f)
+                # The topic (where a str16 topic goes), the packet id.
+                for f in (m[c + 10 : c + 10 + i] if c >= 0 else i, hm[2 : 2 * q + 2]):
+                    k = self.get(f, 0)
                     if k < (f if isinstance(f, int) else len(f)):
-                        await self._read(f, k)
-                if keep:
-                    b[2] = qos | (t & 1) << 2 | (t & 8)  # MESSAGE flags: qos, retain, dup
-                    app.link.send_body(b, 0, e)
-                else:
-                    app.event(
-                        _LOG, "Br", 2,
-                        "dropped a %d-byte message on %s: larger than the host's max_body"
-                        % (n, bytes(m[5 : 5 + i]).decode() if 5 + i <= len(b) else "?"),
-                    )
-                if qos:
-                    # Acknowledged once the MESSAGE frame is on the line (or
-                    # dropped for good: it could never succeed).
+                        await self.read(f, k)
+                if c >= 0:
+                    pack_into(">H", b, c + 8, i)
+                    e = c + 10 + i
+                    # MESSAGE flags: qos, retain, total_length. Neither dup
+                    # (bit 3, which 8.7 gives to TOPIC_ID) nor topic ids:
+                    # this firmware registers none with the host.
+                    b[c + 7] = q | (t & 1) << 2
+                    if e + n + 4 > c + 2 + v:
+                        b[c + 7] |= 16
+                        pack_into(">I", b, e, n)
+                        e += 4
+                    while True:
+                        k = min(n, c + v - 2 - e)  # payload bytes in this frame
+                        f = m[e : e + k]
+                        i = self.get(f, 0)
+                        if i < k:
+                            await self.read(f, i)
+                        n -= k
+                        L.close(e + k, 4 if n else 0)  # MORE while some is left
+                        if not n:
+                            break
+                        c = await L.open(2 + min(v, 9 + n), 0)
+                        if c < 0:
+                            L.close(-1, 0)  # no host any more: cut short
+                            break
+                        e = c + 7
+                if c < 0:
+                    # Dropped (or the rest of it): no host listens, or the
+                    # topic does not fit in a frame.
+                    if c == -2:
+                        app.send(_LOG, "Br", 2, "topic of %d bytes: dropped" % i)
+                    L.errors[4] += 1
+                    k = self.get(n, 0)
+                    if k < n:
+                        await self.read(n, k)
+                if q:
+                    # Acknowledged once the MESSAGE is queued for the host
+                    # (or dropped for good), but never in the middle of a
+                    # fragmented PUBLISH being written.
+                    while self.t[4] >= 0:
+                        await asyncio.sleep_ms(10)
                     h[0] = 0x40
                     h[1] = 2
-                    self._send(hm[0:4])
+                    self.write(hm[0:4])
         except Exception as e:
-            self.fail(e)
+            self.stop(e)
+        finally:
+            L.close(-1, 0)  # a MESSAGE being read is cut short

@@ -1,6 +1,6 @@
-# The host's side of the link protocol, written for the tests from
-# firmware-protocol.md alone and deliberately unlike the firmware's code:
-# byte-at-a-time COBS, explicit field offsets. Runs under CPython (the
+# The host's side of the link protocol, version 2, written for the tests
+# from firmware-protocol.md alone and deliberately unlike the firmware's
+# code: byte-at-a-time COBS, explicit field offsets. Runs under CPython (the
 # end-to-end driver) and MicroPython (the codec tests).
 
 import binascii
@@ -8,10 +8,20 @@ import struct
 
 T = {
     "HELLO": 0x01, "CONFIG": 0x02, "CONFIG_ACK": 0x03, "ERROR": 0x04, "PING": 0x05, "PONG": 0x06,
-    "PUBLISH": 0x10, "SUBSCRIBE": 0x11, "UNSUBSCRIBE": 0x12, "PUBACK": 0x20, "SUBACK": 0x21,
-    "MESSAGE": 0x22, "WIFI": 0x23, "BROKER": 0x24, "LOG": 0x25, "STATS": 0x26,
+    "ACK": 0x07, "PUBLISH": 0x10, "SUBSCRIBE": 0x11, "UNSUBSCRIBE": 0x12, "REGISTER": 0x13, "BAUD": 0x14,
+    "PUBACK": 0x20, "SUBACK": 0x21, "MESSAGE": 0x22, "WIFI": 0x23, "BROKER": 0x24, "LOG": 0x25,
+    "STATS": 0x26, "REGISTER_E": 0x27,
 }
 NAME = dict((v, k) for k, v in T.items())
+# Frame flags (section 3)
+SEQ = 1
+ACK = 2
+MORE = 4
+# Never sequenced (8.2)
+UNSEQUENCED = (0x01, 0x04, 0x05, 0x06, 0x07)
+# PUBLISH / MESSAGE flag bits
+TOPIC_ID = 8
+LENGTH = 16
 
 
 def cobs_encode(data, trailing_01=False):
@@ -58,22 +68,59 @@ def cobs_decode(chunk):
     return bytes(out)
 
 
-def body(typ, payload, flags=0):
-    hdr = bytes([typ, flags]) + bytes(payload)
+def header(typ, flags=0, seq=None, ack=None, credit=None):
+    # type, flags, [seq], [ack, credit]: the flags follow the fields given.
+    h = bytearray([typ, flags])
+    if seq is not None:
+        h[1] |= SEQ
+        h.append(seq & 255)
+    if ack is not None:
+        h[1] |= ACK
+        h.append(ack & 255)
+        h.append(credit)
+    return bytes(h)
+
+
+def body(typ, payload, flags=0, seq=None, ack=None, credit=None):
+    hdr = header(typ, flags, seq, ack, credit) + bytes(payload)
     return hdr + struct.pack(">I", binascii.crc32(hdr) & 0xFFFFFFFF)
 
 
-def frame(typ, payload=b"", flags=0, lead=True):
-    return (b"\x00" if lead else b"") + cobs_encode(body(typ, payload, flags)) + b"\x00"
+def frame(typ, payload=b"", flags=0, lead=True, seq=None, ack=None, credit=None):
+    return (b"\x00" if lead else b"") + cobs_encode(body(typ, payload, flags, seq, ack, credit)) + b"\x00"
+
+
+class Frame:
+    # A received frame: type, flags, seq, ack, credit (None when absent),
+    # payload.
+    def __init__(self, b):
+        self.type = b[0]
+        self.flags = b[1]
+        o = 2
+        self.seq = self.ack = self.credit = None
+        if self.flags & SEQ:
+            self.seq = b[o]
+            o += 1
+        if self.flags & ACK:
+            self.ack = b[o]
+            self.credit = b[o + 1]
+            o += 2
+        self.payload = bytes(b[o:-4])
+        self.size = len(b)
+
+    def __repr__(self):
+        return "<%s flags %d seq %s ack %s credit %s %d bytes>" % (
+            NAME.get(self.type, self.type), self.flags, self.seq, self.ack, self.credit, len(self.payload))
 
 
 class Reader:
-    # Splits a byte stream into (type, payload) of frames with a good CRC.
+    # Splits a byte stream into Frames with a good CRC; frames() of v1's
+    # shape (type, payload) for convenience.
     def __init__(self):
         self.buf = bytearray()
         self.bad = 0
 
-    def feed(self, data):
+    def feed_frames(self, data):
         self.buf += data
         out = []
         while True:
@@ -88,7 +135,10 @@ class Reader:
             if b is None or len(b) < 6 or struct.unpack(">I", b[-4:])[0] != binascii.crc32(b[:-4]) & 0xFFFFFFFF:
                 self.bad += 1
                 continue
-            out.append((b[0], b[2:-4]))
+            out.append(Frame(b))
+
+    def feed(self, data):
+        return [(f.type, f.payload) for f in self.feed_frames(data)]
 
 
 # --- payloads the host sends
@@ -104,8 +154,13 @@ def s16(s):
     return struct.pack(">H", len(s)) + s
 
 
-def hello(version=1, max_body=1024, software="test-host 1"):
-    return struct.pack(">BHBBHIB", version, max_body, 1, 0, 0, 0, 0) + s8(software) + struct.pack(">I", 0)
+def hello(version=2, max_body=1024, window=8, software="test-host 1", max_topics=8, max_baud=921600):
+    return (struct.pack(">BHBBHIB", version, max_body, window, 0, 0, 0, 0) + s8(software)
+            + struct.pack(">IBI", 0, max_topics, max_baud))
+
+
+def hello_v1(max_body=1024, software="test-host 1"):
+    return struct.pack(">BHBBHIB", 1, max_body, 1, 0, 0, 0, 0) + s8(software) + struct.pack(">I", 0)
 
 
 def config(items):
@@ -116,8 +171,14 @@ def config(items):
     return out
 
 
-def publish(topic, payload, qos=0, mid=0, retain=False):
-    return struct.pack(">BH", qos | (4 if retain else 0), mid) + s16(topic) + payload
+def publish(topic, payload, qos=0, mid=0, retain=False, topic_id=None, total=None):
+    # topic_id: the topic field is that id (TOPIC_ID); total: LENGTH with
+    # total_length (the first fragment of a fragmented PUBLISH).
+    f = qos | (4 if retain else 0) | (TOPIC_ID if topic_id is not None else 0) | (LENGTH if total is not None else 0)
+    out = struct.pack(">BH", f, mid) + (struct.pack(">H", topic_id) if topic_id is not None else s16(topic))
+    if total is not None:
+        out += struct.pack(">I", total)
+    return out + payload
 
 
 def subscribe(filt, qos=0):
@@ -126,6 +187,14 @@ def subscribe(filt, qos=0):
 
 def unsubscribe(filt):
     return s16(filt)
+
+
+def register(topic_id, topic):
+    return struct.pack(">H", topic_id) + s16(topic)
+
+
+def baud(rate):
+    return struct.pack(">I", rate)
 
 
 # --- payloads the ESP sends -> dicts
@@ -147,13 +216,18 @@ def parse(typ, p):
         v, mb, win, inf, caps, boot, reason = struct.unpack(">BHBBHIB", p[:12])
         sw, o = _s8(p, 12)
         (heap,) = struct.unpack(">I", p[o : o + 4])
-        return dict(version=v, max_body=mb, window=win, max_inflight=inf, capabilities=caps,
-                    boot_count=boot, reset_reason=reason, software=sw.decode(), free_heap=heap)
+        d = dict(version=v, max_body=mb, window=win, max_inflight=inf, capabilities=caps,
+                 boot_count=boot, reset_reason=reason, software=sw.decode(), free_heap=heap)
+        if len(p) >= o + 9:
+            d["max_topics"], d["max_baud"] = struct.unpack(">BI", p[o + 4 : o + 9])
+        return d
     if typ in (0x03, 0x04):
         d, o = _s8(p, 1)
         return dict(code=p[0], detail=d.decode())
     if typ in (0x05, 0x06):
         return dict(token=p)
+    if typ == 0x07:
+        return dict(reject=bool(p and p[0]))
     if typ == 0x20:
         mid, res = struct.unpack(">HB", p[:3])
         return dict(message_id=mid, result=res)
@@ -161,8 +235,20 @@ def parse(typ, p):
         f, o = _s16(p, 1)
         return dict(granted=p[0], filter=f.decode())
     if typ == 0x22:
-        t, o = _s16(p, 1)
-        return dict(qos=p[0] & 3, retain=bool(p[0] & 4), dup=bool(p[0] & 8), topic=t.decode(), payload=p[o:])
+        # The first (or only) frame of a MESSAGE; continuation fragments
+        # are raw payload (join them before parsing, see Host in test_e2e).
+        f = p[0]
+        if f & TOPIC_ID:
+            t = struct.unpack(">H", p[1:3])[0]
+            o = 3
+        else:
+            t, o = _s16(p, 1)
+            t = t.decode()
+        total = None
+        if f & LENGTH:
+            (total,) = struct.unpack(">I", p[o : o + 4])
+            o += 4
+        return dict(qos=f & 3, retain=bool(f & 4), topic_id=bool(f & TOPIC_ID), topic=t, total=total, payload=p[o:])
     if typ == 0x23:
         rssi = p[1] - 256 if p[1] > 127 else p[1]
         a, o = _s8(p, 2)
@@ -176,4 +262,7 @@ def parse(typ, p):
     if typ == 0x26:
         h, up, t = struct.unpack(">III", p[:12])
         return dict(free_heap=h, uptime=up, time=t)
+    if typ == 0x27:
+        t, o = _s16(p, 2)
+        return dict(topic_id=struct.unpack(">H", p[:2])[0], topic=t.decode())
     return dict(raw=p)

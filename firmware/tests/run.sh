@@ -3,14 +3,17 @@
 # status is non-zero if anything failed.
 #
 #   (d) every module compiles with mpy-cross -march=xtensa (the ESP8266)
-#   (a) test_link.py  link codec                      MicroPython
+#   (a) test_link.py  link codec and the reliable delivery of section 8
+#                     with a manual clock             MicroPython
 #   (b) test_mqtt.py  MQTT client, real mosquitto     MicroPython
-#   (c) test_e2e.py   whole firmware over a pty, under -X heapsize=36k,
-#                     real mosquitto                  CPython drives it
+#   (c) test_e2e.py   whole firmware over a pty, under -X heapsize=36k
+#                     (FW_HEAP), real mosquitto, a CPython host of
+#                     section 8 (v2host.py)           CPython drives it
 #
 # Each test program prints one line per check, "ok ..." or "FAIL ...". The
 # unit tests (a, b) compile their own source at start, which needs more heap
-# than the firmware does; they get 512k. The firmware itself (c) runs in 36k.
+# than the firmware does; they get 512k. The firmware itself (c) runs in
+# 36k, as under esp-sim.
 #
 # Needs: micropython and mpy-cross (the project's .venv, or PATH, or
 # MICROPYTHON / MPY_CROSS), mosquitto, mosquitto_pub, mosquitto_sub, python3.
@@ -71,10 +74,11 @@ compile_all() {
 }
 
 run "compile for the ESP8266" compile_all
-run "build the firmware" sh "$fw/build.sh"
+run "build for the ESP8266" sh "$fw/build.sh" esp8266
+run "build for the Unix twin" sh "$fw/build.sh" unix
 sh "$here/broker.sh" start "$tmp" "$MQTT_PORT" || echo "FAIL mosquitto did not start" >>"$results"
 cd "$fw" || exit 1
-export MICROPYPATH="$fw/build:.frozen"
+export MICROPYPATH="$fw/build/unix:.frozen"
 run "link codec" "$MICROPYTHON" -X heapsize=512k "$here/test_link.py"
 run "MQTT client" "$MICROPYTHON" -X heapsize=512k "$here/test_mqtt.py"
 unset MICROPYPATH
