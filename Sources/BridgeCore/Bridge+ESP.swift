@@ -21,6 +21,7 @@ extension Bridge {
     func linkChannelActive(_ channel: any Channel) {
         espChannel = channel
         logger.info("serial link open", metadata: ["device": "\(configuration.device)"])
+        startWatchingReady()
         resetESP()
     }
 
@@ -39,9 +40,7 @@ extension Bridge {
 
     /// Resets the ESP through its RESET line (or asks for HELLO without one) and waits for HELLO.
     func resetESP() {
-        endSession()
-        handshakeTimer?.cancel()
-        brokerConnected = false
+        endLinkForRestart()
         status.link.resets += 1
         linkState = .resetting
         guard let resetLines else {
@@ -66,7 +65,15 @@ extension Bridge {
         }
     }
 
-    private func awaitHello() {
+    /// The ESP is about to start afresh (our reset, or READY fell): the session and the broker
+    /// connection it held are gone.
+    func endLinkForRestart() {
+        endSession()
+        handshakeTimer?.cancel()
+        brokerConnected = false
+    }
+
+    func awaitHello() {
         linkState = .awaitingHello
         handshakeTimer = eventLoop.assumeIsolated().scheduleTask(in: .init(configuration.helloTimeout)) { [self] in
             helloTimedOut()
@@ -81,7 +88,7 @@ extension Bridge {
         let message =
             "no HELLO from the ESP on \(configuration.device) within \(timeout) s (attempt \(resetAttempt)): "
             + "check that the bridge firmware is flashed, the wiring (ESP TX → host RX, RX ← TX, GND, RESET) "
-            + "and the baud rate (\(configuration.baudRate)); resetting again in \(delay.components.seconds) s"
+            + "and the baud rate (\(configuration.baudRate))\(readyHint); resetting again in \(delay.components.seconds) s"
         logger.warning("\(message)")
         status.link.detail = message
         publishStatus()
@@ -323,6 +330,7 @@ extension Bridge {
     }
 
     private func endSession() {
+        if let session { earlierSessions = earlierSessions + session.counters }
         session = nil
         sessionTimer?.cancel()
         sessionTimer = nil
@@ -395,9 +403,10 @@ extension Bridge {
 
     private func updateSessionStatus() {
         guard let session else { return }
-        status.link.retransmissions = session.counters.retransmitted
-        status.link.duplicates = session.counters.duplicatesReceived
-        status.link.rejects = session.counters.rejectsSent
+        let counters = earlierSessions + session.counters
+        status.link.retransmissions = counters.retransmitted
+        status.link.duplicates = counters.duplicatesReceived
+        status.link.rejects = counters.rejectsSent
         if let roundTrip = session.timeout.smoothedRoundTrip {
             status.link.roundTripMilliseconds = Double(roundTrip.nanoseconds) / 1_000_000
         }

@@ -52,6 +52,11 @@ public final class Bridge {
     let eventLoop: any EventLoop
     var logger: Logger
     let resetLines: (any ESPResetControl)?
+    /// The firmware's READY output, when wired (`Bridge+Ready.swift`).
+    let readyLine: SysfsGPIOLine?
+    var readyWatch: Scheduled<Void>?
+    /// READY's last reading; `nil` before the first or after a failed one.
+    var readyLevel: Bool?
 
     var status = BridgeStatus()
     var linkState: LinkState = .starting {
@@ -66,6 +71,8 @@ public final class Bridge {
     var session: LinkSession?
     var sessionTimer: Scheduled<Void>?
     var sessionTimerDeadline: NIODeadline?
+    /// The counters of the sessions before the current one, so status totals survive resets.
+    var earlierSessions = LinkSession.Counters()
     var peerHello: LinkHello?
     var brokerConnected = false {
         didSet {
@@ -86,16 +93,20 @@ public final class Bridge {
     var nextConnectionID: LocalConnectionID = 1
     var outbound: OutboundPublishes<PublishOrigin>
 
-    /// - Parameter resetLines: how to reset the ESP (GPIO or modem lines), or `nil` when no reset is wired.
+    /// - Parameters:
+    ///   - resetLines: how to reset the ESP (GPIO or modem lines), or `nil` when no reset is wired.
+    ///   - readyLine: the firmware's READY output, or `nil` when it is not wired.
     public init(
         configuration: BridgeConfiguration,
         eventLoop: any EventLoop,
         resetLines: (any ESPResetControl)?,
+        readyLine: SysfsGPIOLine? = nil,
         logger: Logger
     ) {
         self.configuration = configuration
         self.eventLoop = eventLoop
         self.resetLines = resetLines
+        self.readyLine = readyLine
         self.logger = logger
         self.outbound = OutboundPublishes(capacity: configuration.maximumPendingPublishes)
         status.link.device = configuration.device

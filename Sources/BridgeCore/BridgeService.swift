@@ -104,7 +104,9 @@ public struct BridgeService: Service, CustomStringConvertible {
             }
             return (
                 NIOLoopBound(
-                    Bridge(configuration: configuration, eventLoop: loop, resetLines: reset, logger: logger),
+                    Bridge(
+                        configuration: configuration, eventLoop: loop, resetLines: reset, readyLine: gpioLines?.ready,
+                        logger: logger),
                     eventLoop: loop),
                 NIOLoopBound(current, eventLoop: loop)
             )
@@ -212,6 +214,7 @@ final class SerialLinkConnector {
 
     func stop() {
         stopped = true
+        bridge.stopWatchingReady()
         channel?.close(promise: nil)
     }
 

@@ -44,7 +44,10 @@ enum StatusReport {
         var lines = [
             "link:    \(link.state) on \(link.device) at \(link.baudRate) baud",
             "         frames in/out \(link.framesIn)/\(link.framesOut), bytes in/out \(link.bytesIn)/\(link.bytesOut), "
-                + "CRC errors \(link.crcErrors), framing errors \(link.framingErrors), resets \(link.resets)",
+                + "round trip \(roundTrip(link.roundTripMilliseconds))",
+            "         CRC errors \(link.crcErrors), framing errors \(link.framingErrors), resyncs \(link.resyncs), "
+                + "retransmissions \(link.retransmissions), duplicates \(link.duplicates), rejects \(link.rejects)",
+            "         resets \(link.resets), HELLO timeouts \(link.helloTimeouts), link timeouts \(link.linkTimeouts)",
         ]
         if !link.detail.isEmpty { lines.append("         \(link.detail)") }
         if esp.software.isEmpty {
@@ -54,6 +57,7 @@ enum StatusReport {
                 "esp:     \(esp.software), link protocol \(esp.protocolVersion), boot \(esp.bootCount), "
                     + "reset reason: \(esp.resetReason), free heap \(esp.freeHeap) B, up \(esp.uptime) s")
         }
+        lines.append("         READY \(esp.ready), fell \(esp.readyDrops) times by itself")
         var wifi = "wifi:    \(status.wifi.state)"
         if status.wifi.state == "up" { wifi += ", \(status.wifi.address), RSSI \(status.wifi.rssi) dBm" }
         if !status.wifi.reason.isEmpty { wifi += " (\(status.wifi.reason))" }
@@ -68,5 +72,9 @@ enum StatusReport {
             "traffic: \(traffic.publishedToBroker) published, \(traffic.receivedFromBroker) received, "
                 + "\(traffic.droppedQoS0) qos 0 dropped, \(traffic.rejected) rejected")
         return lines.joined(separator: "\n")
+    }
+
+    private static func roundTrip(_ milliseconds: Double) -> String {
+        milliseconds > 0 ? "\((milliseconds * 10).rounded() / 10) ms" : "not measured yet"
     }
 }

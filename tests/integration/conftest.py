@@ -109,8 +109,11 @@ class Collector:
 class Stack:
     """esp-sim + mqttbridged against a broker, in one temporary directory."""
 
-    def __init__(self, directory, broker, start_sim=True, daemon_args=()):
+    def __init__(self, directory, broker, start_sim=True, daemon_args=(), sim_args=(), firmware=None):
+        """`sim_args` go to esp-sim; `firmware` replaces the bridge firmware's directory."""
         self.directory = Path(directory)
+        self.sim_args = list(sim_args)
+        self.firmware = Path(firmware or ROOT / "firmware")
         self.broker = broker
         self.link = self.directory / "esp-link"
         self.gpio = self.directory / "gpio"
@@ -123,7 +126,7 @@ class Stack:
     def start_sim(self):
         self.sim = Process("esp-sim", [
             str(BIN / "esp-sim"), "--link", str(self.link), "--gpio-root", str(self.gpio),
-            "--state-dir", str(self.directory / "esp-state"), "--firmware", str(ROOT / "firmware")],
+            "--state-dir", str(self.directory / "esp-state"), "--firmware", str(self.firmware), *self.sim_args],
             self.directory)
         line = self.sim.popen.stdout.readline().decode()
         assert "ready" in line, f"esp-sim did not start: {self.sim.log()}"

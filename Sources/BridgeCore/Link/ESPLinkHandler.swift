@@ -64,6 +64,7 @@ final class ESPLinkHandler: ChannelInboundHandler {
 
 extension Bridge {
     func countDiscardedFrame(_ error: LinkFrameError) {
+        status.link.resyncs += 1
         switch error {
         case .oversize: status.link.oversizeFrames += 1
         case .framing: status.link.framingErrors += 1

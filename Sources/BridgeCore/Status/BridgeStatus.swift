@@ -16,6 +16,9 @@ public struct BridgeStatus: Codable, Sendable, Equatable {
         public var framingErrors = 0
         public var oversizeFrames = 0
         public var unsupportedFrames = 0
+        /// Times the receiver dropped what it had and picked up again at the next delimiter:
+        /// every discarded frame (CRC, framing, oversize, unsupported) is one.
+        public var resyncs = 0
         public var resets = 0
         public var helloTimeouts = 0
         public var linkTimeouts = 0
@@ -34,6 +37,10 @@ public struct BridgeStatus: Codable, Sendable, Equatable {
         public var uptime = 0
         public var maximumBody = 0
         public var maximumInflight = 0
+        /// The READY line: `high`, `low`, `unknown` (not read yet), `unreadable`, `not wired`.
+        public var ready = "not wired"
+        /// Times READY fell while the daemon was not resetting the ESP.
+        public var readyDrops = 0
     }
 
     public struct WiFi: Codable, Sendable, Equatable {

@@ -43,6 +43,20 @@ public struct LinkSession: Sendable {
         public var outOfOrderReceived = 0
         public var rejectsSent = 0
         public var acknowledgementsSent = 0
+
+        public init() {}
+
+        /// Totals over several sessions.
+        public static func + (lhs: Counters, rhs: Counters) -> Counters {
+            var sum = lhs
+            sum.sequencedSent += rhs.sequencedSent
+            sum.retransmitted += rhs.retransmitted
+            sum.duplicatesReceived += rhs.duplicatesReceived
+            sum.outOfOrderReceived += rhs.outOfOrderReceived
+            sum.rejectsSent += rhs.rejectsSent
+            sum.acknowledgementsSent += rhs.acknowledgementsSent
+            return sum
+        }
     }
 
     private struct Outstanding: Sendable {
