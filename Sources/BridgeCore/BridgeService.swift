@@ -156,6 +156,7 @@ final class SerialLinkConnector {
     init(bridge: Bridge, current: CurrentSerialDevice) {
         self.bridge = bridge
         self.current = current
+        bridge.serialDevice = current
     }
 
     func connect() {

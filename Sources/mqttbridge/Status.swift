@@ -46,6 +46,10 @@ enum StatusReport {
             "         frames in/out \(link.framesIn)/\(link.framesOut), bytes in/out \(link.bytesIn)/\(link.bytesOut), "
                 + "CRC errors \(link.crcErrors), framing errors \(link.framingErrors), resets \(link.resets)",
         ]
+        lines.append(
+            "         baud fallbacks \(link.baudFallbacks), topic ids \(link.topicIDs) "
+                + "(\(link.topicRegistrations) registrations), fragments in/out \(link.fragmentsIn)/\(link.fragmentsOut)"
+        )
         if !link.detail.isEmpty { lines.append("         \(link.detail)") }
         if esp.software.isEmpty {
             lines.append("esp:     not heard from yet")
@@ -66,7 +70,8 @@ enum StatusReport {
                 + "(\(traffic.brokerSubscriptions) at the broker), \(traffic.pendingPublishes) publishes pending")
         lines.append(
             "traffic: \(traffic.publishedToBroker) published, \(traffic.receivedFromBroker) received, "
-                + "\(traffic.droppedQoS0) qos 0 dropped, \(traffic.rejected) rejected")
+                + "\(traffic.droppedQoS0) qos 0 dropped, \(traffic.rejected) rejected, "
+                + "\(traffic.droppedFromBroker) from the broker dropped")
         return lines.joined(separator: "\n")
     }
 }
