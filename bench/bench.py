@@ -27,7 +27,12 @@ from harness import accepts_connections, free_port, mosquitto_config, wait_until
 
 
 class Bench:
-    """One broker + esp-sim + mqttbridged at a given simulated baud rate."""
+    """One broker + esp-sim + mqttbridged at a given simulated baud rate.
+
+    Both ends start at the protocol's start rate (115200, where the firmware always starts);
+    a faster rate is reached as in use, with the daemon's --max-baud and the BAUD switch (§8.8)."""
+
+    START_RATE = 115200
 
     def __init__(self, directory, baud):
         self.dir = Path(directory)
@@ -39,14 +44,17 @@ class Bench:
         self.spawn(["mosquitto", "-c", str(conf)], "mosquitto")
         wait_until(lambda: accepts_connections(self.port), 10, "mosquitto")
         link, gpio = self.dir / "link", self.dir / "gpio"
+        start = min(baud, self.START_RATE)
+        switch = ["--max-baud", str(baud)] if baud > start else []
         sim = self.spawn([str(BIN / "esp-sim"), "--link", str(link), "--gpio-root", str(gpio),
-                          "--baud", str(baud), "--state-dir", str(self.dir / "state")], "esp-sim", stdout=True)
+                          "--baud", str(start), "--state-dir", str(self.dir / "state")], "esp-sim", stdout=True)
         assert "ready" in sim.stdout.readline().decode()
         self.socket = str(self.dir / "mqtt.sock")
-        self.spawn([str(BIN / "mqttbridged"), "--device", str(link), "--gpio-root", str(gpio), "--baud", str(baud),
-                    "--socket", self.socket, "--broker", f"127.0.0.1:{self.port}", "--client-id", "bench",
+        self.spawn([str(BIN / "mqttbridged"), "--device", str(link), "--gpio-root", str(gpio), "--baud", str(start),
+                    *switch, "--socket", self.socket, "--broker", f"127.0.0.1:{self.port}", "--client-id", "bench",
                     "--wifi-ssid", "mqttbridge-sim", "--log-level", "warning"], "mqttbridged")
-        wait_until(lambda: (s := self.status()) and s["broker"]["state"] == "connected", 60, "the bridge")
+        wait_until(lambda: (s := self.status()) and s["broker"]["state"] == "connected"
+                   and s["link"]["baudRate"] == baud, 60, f"the bridge at {baud} baud")
 
     def spawn(self, argv, name, stdout=False):
         log = open(self.dir / f"{name}.log", "wb")

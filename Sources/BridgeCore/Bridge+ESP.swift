@@ -11,6 +11,8 @@ extension Bridge {
     /// The credit the host grants (§8.3): it handles every frame as it arrives, so the window only
     /// bounds how much the ESP may have in flight.
     static let hostReceiveWindow: UInt8 = 32
+    /// Topic ids the ESP may register for its MESSAGE frames (§8.7): a table costs the host little.
+    static let hostMaximumTopics: UInt8 = 32
 
     /// The largest frame body the ESP accepts.
     var peerMaximumBody: Int { peerHello.map { Int($0.maximumBodySize) } ?? LinkProtocol.minimumMaximumBodySize }
@@ -32,6 +34,8 @@ extension Bridge {
         handshakeTimer?.cancel()
         brokerConnected = false
         outbound.retryAllInFlight()
+        // The device reopens at the start rate.
+        status.link.baudRate = configuration.baudRate
         status.link.detail = "serial device closed; reopening"
         linkState = .deviceLost
     }
@@ -42,6 +46,8 @@ extension Bridge {
     func resetESP() {
         endLinkForRestart()
         status.link.resets += 1
+        // The ESP starts at the start rate after every reset (§1); so must the host.
+        returnToStartRate()
         linkState = .resetting
         guard let resetLines else {
             sendHello(peerWindow: 1)
@@ -104,7 +110,9 @@ extension Bridge {
     // MARK: - Handshake
 
     var hostHello: LinkHello {
-        LinkHello(maximumBodySize: Self.hostMaximumBody, window: Self.hostReceiveWindow, software: Self.software)
+        LinkHello(
+            maximumBodySize: Self.hostMaximumBody, window: Self.hostReceiveWindow, software: Self.software,
+            maximumTopics: Self.hostMaximumTopics, maximumBaudRate: UInt32(configuration.maximumBaudRate ?? 0))
     }
 
     var espConfig: LinkConfig {
@@ -156,6 +164,8 @@ extension Bridge {
         status.esp.freeHeap = Int(hello.freeHeap)
         status.esp.maximumBody = Int(hello.maximumBodySize)
         status.esp.maximumInflight = Int(hello.maximumInFlight)
+        status.esp.maximumTopics = Int(hello.maximumTopics)
+        status.esp.maximumBaudRate = Int(hello.maximumBaudRate)
         status.link.detail = ""
         status.wifi = .init()
         status.broker.state = "unknown"
@@ -181,6 +191,11 @@ extension Bridge {
             linkState = .configRejected
             return
         }
+        startBaudSwitchOrRun()
+    }
+
+    /// The handshake is over (and the line at its rate): replay the state and start serving.
+    func enterRunning() {
         logger.info("ESP configured; replaying \(subscriptions.upstreamFilters.count) subscriptions")
         // Every accepted CONFIG empties the ESP's subscription set (§5.2), so replay after each one.
         for filter in subscriptions.upstreamFilters {
@@ -207,8 +222,8 @@ extension Bridge {
             logger.warning("the ESP reports a link error: \(error.code): \(error.detail)")
         case .ping(let ping):
             send(.pong(ping.pong))
-        case .pong:
-            break
+        case .pong(let pong):
+            receivedPong(pong)
         case .pubAck(let ack):
             receivedPubAck(ack)
         case .subAck(let ack):
@@ -230,7 +245,9 @@ extension Bridge {
         case .stats(let stats):
             status.esp.freeHeap = Int(stats.freeHeap)
             status.esp.uptime = Int(stats.uptime)
-        case .config, .publish, .subscribe, .unsubscribe:
+        case .registerFromESP(let register):
+            receivedTopicRegistration(register)
+        case .config, .publish, .subscribe, .unsubscribe, .register, .baud:
             send(.error(LinkError(code: .unknownType, detail: "type \(message.type) is sent by the host only")))
         }
     }
@@ -278,18 +295,34 @@ extension Bridge {
     func pumpOutbound() {
         guard linkState == .running, brokerConnected, let hello = peerHello else { return }
         let batch = outbound.takeSendable(limit: max(Int(hello.maximumInFlight), 1))
+        var unsendable: [OutboundPublishes<PublishOrigin>.Entry] = []
         for entry in batch {
-            send(
-                .publish(
-                    LinkPublish(
-                        qos: .atLeastOnce, retain: entry.retain, messageID: entry.messageID, topic: entry.topic,
-                        payload: entry.payload)),
-                flush: false)
+            let publish = LinkPublish(
+                qos: .atLeastOnce, retain: entry.retain, messageID: entry.messageID, topic: entry.topic,
+                payload: entry.payload)
+            if !sendPublish(publish, flush: false) { unsendable.append(entry) }
         }
         if !batch.isEmpty { espChannel?.flush() }
+        for entry in unsendable {
+            // Checked before it was queued; a guard against a publish that can never go.
+            _ = outbound.settle(entry.messageID)
+            status.traffic.rejected += 1
+            clients[entry.origin.connection]?.acknowledgePublish(packetID: entry.origin.packetID, qos: entry.origin.qos)
+        }
     }
 
     private func receivedPubAck(_ ack: LinkPubAck) {
+        let sentWithTopic = publishesSentWithTopicID.removeValue(forKey: ack.messageID)
+        if ack.result == .rejected, let topic = sentWithTopic, outbound.isInFlight(ack.messageID) {
+            // The ESP did not know the id (its REGISTER was refused): that topic goes by name from now on.
+            logger.warning(
+                "the ESP rejected a publish sent with a topic id for '\(topic)'; sending it again with the topic name")
+            topicIDs.exclude(topic)
+            status.link.topicIDs = topicIDs.count
+            outbound.retry(ack.messageID)
+            pumpOutbound()
+            return
+        }
         switch ack.result {
         case .delivered:
             if let entry = outbound.settle(ack.messageID) {
@@ -324,6 +357,7 @@ extension Bridge {
     /// Sends HELLO, which starts a new link session (§8.1).
     private func sendHello(peerWindow: UInt8) {
         endSession()
+        startLinkFeatures()
         session = LinkSession(
             configuration: .init(receiveWindow: Self.hostReceiveWindow), peerWindow: peerWindow, now: .now())
         send(.hello(hostHello))
@@ -347,12 +381,18 @@ extension Bridge {
         let output = current.receive(frame, now: .now())
         session = current
         write(output.frames)
+        heardDuringBaudSwitch()
         for delivered in output.delivered { deliver(delivered) }
         updateSessionStatus()
         scheduleSessionTimer()
     }
 
     private func deliver(_ frame: LinkFrame) {
+        if frame.type == .message {
+            receivedMessageFrame(frame)
+            return
+        }
+        if frame.seq != nil { messageInterrupted() }
         do {
             received(try LinkMessage(frame: frame, direction: .espToHost))
         } catch {
@@ -363,7 +403,8 @@ extension Bridge {
     /// Arms one timer for the session's earliest deadline, or for the link timeout.
     private func scheduleSessionTimer() {
         guard let session else { return }
-        let deadline = min(session.nextDeadline, session.lastHeard + .init(configuration.linkTimeout))
+        var deadline = min(session.nextDeadline, livenessReference + .init(configuration.linkTimeout))
+        if let silence = lineSilenceDeadline { deadline = min(deadline, silence) }
         if let armed = sessionTimerDeadline, armed <= deadline { return }
         sessionTimer?.cancel()
         sessionTimerDeadline = deadline
@@ -375,9 +416,9 @@ extension Bridge {
     }
 
     private func sessionTimerFired() {
-        guard var current = session else { return }
+        guard session != nil else { return }
         let now = NIODeadline.now()
-        if now - current.lastHeard >= .init(configuration.linkTimeout) {
+        if now - livenessReference >= .init(configuration.linkTimeout) {
             status.link.linkTimeouts += 1
             let seconds = configuration.linkTimeout.components.seconds
             logger.error(
@@ -386,6 +427,11 @@ extension Bridge {
             resetESP()
             return
         }
+        if let silence = lineSilenceDeadline, now >= silence {
+            lineWentSilent()
+        }
+        // Taken after lineWentSilent(), which may send: the copy must include that.
+        guard var current = session else { return }
         let output = current.expire(now: now)
         session = current
         write(output.frames)
@@ -427,22 +473,35 @@ extension Bridge {
             return
         }
         let now = NIODeadline.now()
-        if frame.type.isSequenced, var current = session {
-            let frames = current.send(frame, now: now)
-            session = current
-            write(frames, flush: flush)
-            scheduleSessionTimer()
+        if frame.type.isSequenced, session != nil {
+            sendSequenced([frame], flush: flush)
         } else {
             session?.noteUnsequencedSent(now: now)
             write([frame], flush: flush)
         }
     }
 
+    /// Queues sequenced frames in the session, back to back (fragments must be consecutive, §8.6),
+    /// and writes what the peer's credit lets go now.
+    func sendSequenced(_ frames: [LinkFrame], flush: Bool = true) {
+        guard espChannel != nil, var current = session else { return }
+        let now = NIODeadline.now()
+        var released: [LinkFrame] = []
+        for frame in frames { released += current.send(frame, now: now) }
+        session = current
+        write(released, flush: flush)
+        scheduleSessionTimer()
+    }
+
     /// Writes frames to the serial channel, flushing once.
     private func write(_ frames: [LinkFrame], flush: Bool = true) {
-        guard let channel = espChannel, !frames.isEmpty else { return }
+        guard let channel = espChannel, let last = frames.last else { return }
         status.link.framesOut += frames.count
-        for frame in frames { channel.write(frame, promise: nil) }
+        for frame in frames.dropLast() { channel.write(frame, promise: nil) }
+        // Writes complete in order: the last one tells when all have reached the device (BAUD waits for it).
+        let written = channel.eventLoop.makePromise(of: Void.self)
+        channel.write(last, promise: written)
+        lastWrite = written.futureResult
         if flush { channel.flush() }
     }
 }

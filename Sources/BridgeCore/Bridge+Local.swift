@@ -62,11 +62,8 @@ extension Bridge {
             session.acknowledgePublish(packetID: publish.packetId ?? 0, qos: publish.qos)
             return
         }
-        let frameBody = LinkPublish.bodySize(topic: publish.topic, payloadLength: publish.payload.readableBytes)
-        guard frameBody <= peerMaximumBody else {
-            logger.error(
-                "local client \(session.label): a \(publish.payload.readableBytes)-byte message to '\(publish.topic)' does not fit one link frame (at most \(peerMaximumBody) bytes); dropped"
-            )
+        if let refusal = publishRefusal(topic: publish.topic, payloadLength: publish.payload.readableBytes) {
+            logger.error("local client \(session.label): \(refusal); dropped")
             status.traffic.rejected += 1
             session.acknowledgePublish(packetID: publish.packetId ?? 0, qos: publish.qos)
             return
@@ -77,12 +74,11 @@ extension Bridge {
                 status.traffic.droppedQoS0 += 1
                 return
             }
-            send(
-                .publish(
-                    LinkPublish(
-                        qos: .atMostOnce, retain: publish.retain, messageID: 0, topic: publish.topic,
-                        payload: publish.payload)))
-            status.traffic.publishedToBroker += 1
+            let sent = sendPublish(
+                LinkPublish(
+                    qos: .atMostOnce, retain: publish.retain, messageID: 0, topic: publish.topic,
+                    payload: publish.payload))
+            if sent { status.traffic.publishedToBroker += 1 } else { status.traffic.rejected += 1 }
             return
         }
         // qos 2 crosses the link as qos 1: the broker sees at-least-once (see README).

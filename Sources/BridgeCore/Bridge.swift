@@ -17,6 +17,8 @@ public final class Bridge {
         case resetting
         case awaitingHello
         case configuring(bootCount: UInt32)
+        /// Configured; the line is moving to a faster rate (§8.8) before the state is replayed.
+        case switchingBaud
         case running
         case incompatible
         case configRejected
@@ -28,6 +30,7 @@ public final class Bridge {
             case .resetting: return "resetting"
             case .awaitingHello: return "waiting-for-hello"
             case .configuring: return "configuring"
+            case .switchingBaud: return "switching-baud"
             case .running: return "running"
             case .incompatible: return "incompatible"
             case .configRejected: return "config-rejected"
@@ -74,6 +77,21 @@ public final class Bridge {
     /// The counters of the sessions before the current one, so status totals survive resets.
     var earlierSessions = LinkSession.Counters()
     var peerHello: LinkHello?
+    /// The serial device the link has open, for the BAUD switch; set by the connector.
+    var serialDevice: CurrentSerialDevice?
+    /// Completes when everything written to the ESP so far has reached the device.
+    var lastWrite: EventLoopFuture<Void>?
+    /// The host's topic ids for this session (§8.7).
+    var topicIDs = TopicIDAssigner(capacity: 0, maximumTopicLength: 0)
+    /// Topics of qos 1 publishes sent with a topic id, by message id: a rejection is retried by name.
+    var publishesSentWithTopicID: [UInt16: String] = [:]
+    /// The ESP's topic ids for its MESSAGE frames in this session (§8.7).
+    var espTopics: [UInt16: String] = [:]
+    /// Joins MESSAGE fragments (§8.6).
+    var reassembler: MessageReassembler
+    /// Where the line-rate switch of this session stands (§8.8).
+    var baudSwitch = BaudSwitch.Phase.notTried
+    var baudTimer: Scheduled<Void>?
     var brokerConnected = false {
         didSet {
             // A new broker connection (or ESP) subscribes again; the old grants no longer count.
@@ -109,6 +127,7 @@ public final class Bridge {
         self.readyLine = readyLine
         self.logger = logger
         self.outbound = OutboundPublishes(capacity: configuration.maximumPendingPublishes)
+        self.reassembler = MessageReassembler(maximumMessageSize: configuration.maximumMessageSize)
         status.link.device = configuration.device
         status.link.baudRate = configuration.baudRate
         status.broker.address = "\(configuration.broker.host):\(configuration.broker.port)"

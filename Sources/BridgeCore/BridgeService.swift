@@ -158,6 +158,7 @@ final class SerialLinkConnector {
     init(bridge: Bridge, current: CurrentSerialDevice) {
         self.bridge = bridge
         self.current = current
+        bridge.serialDevice = current
     }
 
     func connect() {

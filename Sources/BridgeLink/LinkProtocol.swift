@@ -12,6 +12,11 @@ public enum LinkProtocol {
     /// implementation may announce (§3). A body is the header, the payload and the CRC.
     public static let minimumMaximumBodySize = 512
 
+    /// The longest topic, in bytes, the host registers as a topic id (§8.7): no HELLO field
+    /// announces a limit, so the host keeps to what every firmware with `max_topics` above 0 must
+    /// accept (the firmware of this tree takes exactly this much).
+    public static let maximumRegisteredTopicLength = 40
+
     /// The smallest possible body: type, flags and CRC (§3). Shorter bodies are CRC errors (§2 rule 4).
     public static let minimumBodySize = 6
 

@@ -79,6 +79,38 @@ public final class SerialDevice {
 
     deinit { close() }
 
+    /// Every rate ``init(path:baudRate:)`` and ``setBaudRate(_:)`` accept, ascending.
+    public static var supportedBaudRates: [Int] { TermiosSpeed.supportedRates }
+
+    /// Changes the line speed of the open device (the link's BAUD switch, §8.8 of the protocol).
+    ///
+    /// Waits first until everything written has left at the old speed (`tcdrain`; at once on a
+    /// pseudo-terminal), as `TCSADRAIN` would: the caller has already handed those bytes to the
+    /// kernel. Applies to every descriptor of the device, the channel's `dup` included.
+    /// - Throws: ``SerialDeviceError/unsupportedBaudRate(_:)`` or
+    ///   ``SerialDeviceError/configurationFailed(path:detail:)``.
+    public func setBaudRate(_ rate: Int) throws(SerialDeviceError) {
+        guard let speed = TermiosSpeed.constant(for: rate) else { throw .unsupportedBaudRate(rate) }
+        guard descriptor >= 0 else { throw .configurationFailed(path: path, detail: "the device is closed") }
+        _ = tcdrain(descriptor)
+        if let port {
+            guard sp_set_baudrate(port, CInt(rate)) == SP_OK else {
+                throw .configurationFailed(path: path, detail: "setting \(rate) baud: \(Self.lastLibSerialPortError())")
+            }
+        } else {
+            var settings = termios()
+            guard tcgetattr(descriptor, &settings) == 0 else {
+                throw .configurationFailed(path: path, detail: "tcgetattr: \(String(cString: strerror(errno)))")
+            }
+            cfsetispeed(&settings, speed)
+            cfsetospeed(&settings, speed)
+            guard tcsetattr(descriptor, TCSADRAIN, &settings) == 0 else {
+                throw .configurationFailed(path: path, detail: "tcsetattr: \(String(cString: strerror(errno)))")
+            }
+        }
+        baudRate = rate
+    }
+
     /// A duplicate of the device's descriptor for SwiftNIO's `NIOPipeBootstrap`, which takes
     /// ownership of it (sets `O_NONBLOCK`, closes it with the channel).
     public func takeDescriptorForChannel() throws(SerialDeviceError) -> CInt {

@@ -102,6 +102,15 @@ extension SimulatedBoard {
             speeds.tracking = false
             return "ok wire not paced: an ideal wire, speeds ignored"
 
+        case .lineLimit(let rate?):
+            garbler.lineLimit = rate
+            let paced = speeds.tracking ? "" : " (once the wire is paced: --baud or baud N)"
+            return "ok the line carries at most \(rate) baud: bytes sent faster arrive garbled\(paced)"
+
+        case .lineLimit(nil):
+            garbler.lineLimit = nil
+            return "ok no line limit: the line carries every rate"
+
         case .stats:
             return "ok " + statistics().map { "\($0.key)=\($0.value)" }.joined(separator: " ")
 
@@ -139,6 +148,7 @@ extension SimulatedBoard {
             ("esp-baud", now.esp.map(String.init) ?? "unknown"),
             ("start-baud", "\(startBaud)"),
             ("paced", speeds.tracking ? "yes" : "no"),
+            ("line-limit", garbler.lineLimit.map(String.init) ?? "none"),
             ("ber", "\(bitErrors[.hostToESP]!.rate)"),
             ("seed", "\(configuration.seed)"),
             ("cut-remaining", Self.seconds(cutLeft)),

@@ -33,6 +33,8 @@ public enum ControlCommand: Sendable, Equatable {
     case bitErrorRate(Double)
     /// `baud N`: both ends to N baud, pacing on; `baud off`: an ideal wire again.
     case baud(Int?)
+    /// `line-limit N`: bytes sent faster than N baud arrive garbled; `line-limit off`: no limit.
+    case lineLimit(Int?)
     /// `stats`: the counters.
     case stats
     /// `help`: the list of commands.
@@ -45,7 +47,8 @@ public enum ControlCommand: Sendable, Equatable {
 
     /// Every command, as `help` and error messages list them.
     public static let summary =
-        "cut T, noise N [to-host|to-esp|both], hang T, reboot, wifi up|down, ber X, baud N|off, stats, help"
+        "cut T, noise N [to-host|to-esp|both], hang T, reboot, wifi up|down, ber X, baud N|off, line-limit N|off, "
+        + "stats, help"
 
     /// Parses one line: a command word and its arguments, separated by spaces or tabs. Words are
     /// case-sensitive, numbers are decimal (`1.5`, `1e-4`).
@@ -108,10 +111,10 @@ public enum ControlCommand: Sendable, Equatable {
                     command: name, argument: arguments[0], accepted: "a probability from 0 to 1, e.g. 1e-4")
             }
             return .bitErrorRate(rate)
-        case "baud":
-            let usage = "baud RATE|off"
+        case "baud", "line-limit":
+            let usage = "\(name) RATE|off"
             try expect(usage, count: 1...1)
-            if arguments[0] == "off" { return .baud(nil) }
+            if arguments[0] == "off" { return name == "baud" ? .baud(nil) : .lineLimit(nil) }
             guard let rate = Int(arguments[0]), arguments[0].allSatisfy(\.isASCIIDigit) else {
                 throw .invalidNumber(command: name, argument: arguments[0], usage: usage)
             }
@@ -120,7 +123,7 @@ public enum ControlCommand: Sendable, Equatable {
                     command: name, argument: arguments[0],
                     accepted: "off or one of " + BaudRate.supported.map(String.init).joined(separator: ", "))
             }
-            return .baud(rate)
+            return name == "baud" ? .baud(rate) : .lineLimit(rate)
         default:
             throw .unknownCommand(name)
         }

@@ -53,6 +53,9 @@ public struct SimulatedBoardConfiguration: Sendable {
     /// the wire is paced at the speeds the two ends set and garbles bytes while they differ;
     /// `nil` (the default): an ideal wire, as fast as the PTYs, both ends at 115200 for show.
     public var baud: Int?
+    /// The fastest rate the line carries: bytes sent faster arrive garbled (`nil`: no limit).
+    /// Only a paced wire (`baud`) looks at speeds at all.
+    public var lineLimit: Int?
     /// The probability that a bit is flipped, in each direction independently (0: none).
     public var bitErrorRate: Double = 0
     /// Seeds every random choice of the wire's faults (bit errors, garbled and noise bytes), so
@@ -236,6 +239,7 @@ public final class SimulatedBoard: Sendable {
         let speeds = LineSpeeds(host: host, esp: esp, tracking: configuration.baud != nil)
         self.speeds = speeds
         garbler = SpeedMismatchGarbler(random: SeededRandom(seed: configuration.seed, stream: 3)) { speeds.ends($0) }
+        garbler.lineLimit = configuration.lineLimit
         bitErrors = [
             .hostToESP: BitErrorInjector(
                 rate: configuration.bitErrorRate, random: SeededRandom(seed: configuration.seed, stream: 1)),
@@ -319,7 +323,8 @@ public final class SimulatedBoard: Sendable {
     private var wireDescription: String {
         let pacing = configuration.baud.map { "paced, both ends start at \($0) baud" } ?? "ideal (not paced)"
         let errors = configuration.bitErrorRate > 0 ? ", bit error rate \(configuration.bitErrorRate)" : ""
-        return pacing + errors
+        let limit = configuration.lineLimit.map { ", carries at most \($0) baud" } ?? ""
+        return pacing + errors + limit
     }
 
     /// Stops the board: kills the firmware, stops the wire, removes the link symlink (if it is

@@ -28,7 +28,7 @@ struct ESPSim: ParsableCommand {
             Without --baud the wire is ideal (as fast as the pseudo-terminals). With it, the wire \
             runs at the speeds the two ends set (10 bit-times per byte), garbles bytes while they \
             differ, and --ber adds bit errors. --control opens a socket for faults at run time \
-            (cut, noise, hang, reboot, wifi, ber, baud, stats); see docs/esp-sim.md.
+            (cut, noise, hang, reboot, wifi, ber, baud, line-limit, stats); see docs/esp-sim.md.
             """
     )
 
@@ -88,6 +88,13 @@ struct ESPSim: ParsableCommand {
     @Option(
         name: .long,
         help: ArgumentHelp(
+            "The fastest rate the line carries (a long cable, a slow level shifter): bytes sent faster arrive garbled even when both ends agree. Needs --baud. Default: no limit.",
+            valueName: "n"))
+    var lineLimit: Int?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
             "Bit error rate: the probability that each bit is flipped, both directions independently, e.g. 1e-4.",
             valueName: "x"))
     var ber: Double = 0
@@ -102,7 +109,7 @@ struct ESPSim: ParsableCommand {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "Unix socket taking control commands, one per line (cut, noise, hang, reboot, wifi, ber, baud, stats, help).",
+            "Unix socket taking control commands, one per line (cut, noise, hang, reboot, wifi, ber, baud, line-limit, stats, help).",
             valueName: "path"))
     var control: String?
 
@@ -115,6 +122,16 @@ struct ESPSim: ParsableCommand {
             throw ValidationError(
                 "--baud \(baud) is not supported: use one of \(BaudRate.supported.map(String.init).joined(separator: ", "))"
             )
+        }
+        if let lineLimit {
+            guard baud != nil else {
+                throw ValidationError("--line-limit needs --baud: only a paced wire looks at speeds")
+            }
+            guard BaudRate.supported.contains(lineLimit) else {
+                throw ValidationError(
+                    "--line-limit \(lineLimit) is not supported: use one of \(BaudRate.supported.map(String.init).joined(separator: ", "))"
+                )
+            }
         }
         guard ber.isFinite, ber >= 0, ber <= 1 else {
             throw ValidationError("--ber \(ber) is not a probability: give a number from 0 to 1, e.g. 1e-4")
@@ -170,6 +187,7 @@ struct ESPSim: ParsableCommand {
             configuration.psk = psk
             configuration.baud = baud
             configuration.bitErrorRate = ber
+            configuration.lineLimit = lineLimit
             if let seed { configuration.seed = seed }
             board = try SimulatedBoard.start(
                 configuration, logger: logger,

@@ -49,6 +49,10 @@ enum StatusReport {
                 + "retransmissions \(link.retransmissions), duplicates \(link.duplicates), rejects \(link.rejects)",
             "         resets \(link.resets), HELLO timeouts \(link.helloTimeouts), link timeouts \(link.linkTimeouts)",
         ]
+        lines.append(
+            "         baud fallbacks \(link.baudFallbacks), topic ids \(link.topicIDs) "
+                + "(\(link.topicRegistrations) registrations), fragments in/out \(link.fragmentsIn)/\(link.fragmentsOut)"
+        )
         if !link.detail.isEmpty { lines.append("         \(link.detail)") }
         if esp.software.isEmpty {
             lines.append("esp:     not heard from yet")
@@ -70,7 +74,8 @@ enum StatusReport {
                 + "(\(traffic.brokerSubscriptions) at the broker), \(traffic.pendingPublishes) publishes pending")
         lines.append(
             "traffic: \(traffic.publishedToBroker) published, \(traffic.receivedFromBroker) received, "
-                + "\(traffic.droppedQoS0) qos 0 dropped, \(traffic.rejected) rejected")
+                + "\(traffic.droppedQoS0) qos 0 dropped, \(traffic.rejected) rejected, "
+                + "\(traffic.droppedFromBroker) from the broker dropped")
         return lines.joined(separator: "\n")
     }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BridgeCore
 import BridgeGPIO
+import BridgeSerial
 import Logging
 import ServiceLifecycle
 
@@ -31,6 +32,19 @@ struct MQTTBridgeDaemon: AsyncParsableCommand {
 
     @Option(help: "Serial line speed.")
     var baud = 115200
+
+    @Option(
+        help: ArgumentHelp(
+            "After the handshake, switch the line to the fastest rate up to N that the ESP allows too (link "
+                + "protocol §8.8), falling back to --baud when it fails. Default: stay at --baud.",
+            valueName: "N"))
+    var maxBaud: Int?
+
+    @Option(
+        help: ArgumentHelp(
+            "The largest message payload carried either way, in bytes; larger ones are refused with a log line.",
+            valueName: "bytes"))
+    var maxMessageSize = 256 * 1024
 
     @Option(
         help: ArgumentHelp(
@@ -123,6 +137,16 @@ struct MQTTBridgeDaemon: AsyncParsableCommand {
         guard (2...600).contains(linkTimeout) else {
             throw ValidationError("--link-timeout must be between 2 and 600 seconds, not \(linkTimeout)")
         }
+        if let maxBaud {
+            guard SerialDevice.supportedBaudRates.contains(maxBaud), maxBaud >= baud else {
+                let rates = SerialDevice.supportedBaudRates.filter { $0 >= baud }.map(String.init)
+                throw ValidationError(
+                    "--max-baud must be one of \(rates.joined(separator: ", ")) (at least --baud), not \(maxBaud)")
+            }
+        }
+        guard (1...(64 << 20)).contains(maxMessageSize) else {
+            throw ValidationError("--max-message-size must be between 1 byte and 64 MiB, not \(maxMessageSize)")
+        }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
@@ -194,6 +218,8 @@ struct MQTTBridgeDaemon: AsyncParsableCommand {
         )
         configuration.helloTimeout = .seconds(helloTimeout)
         configuration.linkTimeout = .seconds(linkTimeout)
+        configuration.maximumBaudRate = maxBaud
+        configuration.maximumMessageSize = maxMessageSize
         let group = ServiceGroup(
             services: [BridgeService(configuration: configuration, logger: logger)],
             gracefulShutdownSignals: [.sigterm, .sigint],

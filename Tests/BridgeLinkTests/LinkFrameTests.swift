@@ -77,15 +77,17 @@ struct LinkFrameTests {
     func typeDescription() {
         #expect(LinkMessageType.pubAck.description == "PUBACK (0x20)")
         #expect(LinkMessageType(0x08).description == "unassigned type 0x08")
-        #expect(LinkMessageType.allAssigned.count == 17)
+        #expect(LinkMessageType.allAssigned.count == 20)
         #expect(LinkMessageType.allAssigned.allSatisfy { $0.isAssigned })
     }
 
     @Test("directions follow the table of §5")
     func directions() {
         let both: [LinkMessageType] = [.hello, .error, .ping, .pong, .ack]
-        let hostToESP: [LinkMessageType] = [.config, .publish, .subscribe, .unsubscribe]
-        let espToHost: [LinkMessageType] = [.configAck, .pubAck, .subAck, .message, .wifi, .broker, .log, .stats]
+        let hostToESP: [LinkMessageType] = [.config, .publish, .subscribe, .unsubscribe, .register, .baud]
+        let espToHost: [LinkMessageType] = [
+            .configAck, .pubAck, .subAck, .message, .wifi, .broker, .log, .stats, .registerFromESP,
+        ]
         #expect(Set(both + hostToESP + espToHost) == Set(LinkMessageType.allAssigned))
         for type in both { #expect(type.isHostToESP && type.isESPToHost) }
         for type in hostToESP { #expect(type.isHostToESP && !type.isESPToHost) }

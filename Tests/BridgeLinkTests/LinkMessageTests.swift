@@ -73,7 +73,17 @@ struct LinkMessageTests {
         .subAck(LinkSubAck(granted: .qos1, filter: "a/#")),
         .subAck(LinkSubAck(granted: .failure, filter: "bad")),
         .incoming(LinkIncoming(qos: .atMostOnce, topic: "a/b", payload: ByteBuffer(string: "hello"))),
-        .incoming(LinkIncoming(qos: .atLeastOnce, retain: true, dup: true, topic: "x", payload: ByteBuffer())),
+        .incoming(LinkIncoming(qos: .atLeastOnce, retain: true, topic: "x", payload: ByteBuffer())),
+        .incoming(LinkIncoming(qos: .atLeastOnce, topic: "", topicID: 3, payload: ByteBuffer(string: "by id"))),
+        .incoming(
+            LinkIncoming(qos: .atMostOnce, topic: "big", totalLength: 100_000, payload: ByteBuffer(string: "first"))),
+        .publish(
+            LinkPublish(
+                qos: .atLeastOnce, messageID: 9, topic: "", topicID: 0xFFFF, totalLength: 0xFFFF_FFFF,
+                payload: ByteBuffer(bytes: [0, 1]))),
+        .register(LinkRegister(topicID: 1, topic: "sensors/kitchen/temperature")),
+        .registerFromESP(LinkRegister(topicID: 0xFFFF, topic: "a")),
+        .baud(LinkBaud(rate: 921_600)),
         .wifi(LinkWiFiState(state: .down, reason: "no AP named \"x\"")),
         .wifi(LinkWiFiState(state: .connecting)),
         .wifi(LinkWiFiState(state: .up, rssi: -67, address: "192.168.1.50")),
@@ -158,7 +168,7 @@ struct LinkMessageTests {
         #expect(try LinkMessage(frame: frame) == message)
     }
 
-    @Test("unassigned types throw unknownType", arguments: [0x00, 0x07, 0x0F, 0x13, 0x1F, 0x27, 0x80, 0xFF] as [UInt8])
+    @Test("unassigned types throw unknownType", arguments: [0x00, 0x07, 0x0F, 0x15, 0x1F, 0x28, 0x80, 0xFF] as [UInt8])
     func unknownType(raw: UInt8) {
         let frame = LinkFrame(type: LinkMessageType(raw), payload: ByteBuffer(bytes: [1, 2, 3]))
         #expect(throws: LinkMessageError.unknownType(raw)) { try LinkMessage(frame: frame) }
@@ -189,7 +199,8 @@ struct LinkMessageTests {
         "values out of range are malformed",
         arguments: [
             (LinkMessageType.publish, "02 00 00 00 00"),  // qos 2
-            (.publish, "08 00 00 00 00"),  // topic ids
+            (.register, "00 00 00 01 61"),  // topic id 0
+            (.registerFromESP, "00 00 00 00"),  // topic id 0
             (.subscribe, "02 00 00"),  // qos 2
             (.configAck, "04 00"),  // result 4
             (.pubAck, "00 01 04"),  // result 4
@@ -217,15 +228,15 @@ struct LinkMessageTests {
         #expect(errorType == type)
     }
 
-    @Test("MESSAGE and PUBLISH ignore their flags bits 4–7")
+    @Test("MESSAGE and PUBLISH ignore their flags bits 5–7 (bit 4 is LENGTH in version 2, §8.6)")
     func reservedMessageFlags() throws {
-        let frame = LinkFrame(type: .message, payload: ByteBuffer(hex: "f5 0001 78 6869"))
+        let frame = LinkFrame(type: .message, payload: ByteBuffer(hex: "e5 0001 78 6869"))
         #expect(
             try LinkMessage(frame: frame)
                 == .incoming(
                     LinkIncoming(qos: .atLeastOnce, retain: true, topic: "x", payload: ByteBuffer(string: "hi")))
         )
-        let publish = LinkFrame(type: .publish, payload: ByteBuffer(hex: "f0 0000 0001 78"))
+        let publish = LinkFrame(type: .publish, payload: ByteBuffer(hex: "e0 0000 0001 78"))
         #expect(
             try LinkMessage(frame: publish)
                 == .publish(LinkPublish(qos: .atMostOnce, messageID: 0, topic: "x", payload: ByteBuffer()))

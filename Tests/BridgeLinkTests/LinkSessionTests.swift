@@ -189,4 +189,15 @@ private struct Pair {
         while pair.esp.unacknowledgedCount > 0 { pair.runTimers(drop: lossy) }
         #expect(pair.deliveredToHost == stride(from: 3, through: count, by: 3).map { "e\($0)" })
     }
+
+    @Test func acceptedAndAcknowledgedCountsTellWhenTheNthFrameIsThrough() {
+        var pair = Pair(espWindow: 2)
+        for text in ["a", "b", "c"] { _ = pair.host.send(Pair.message(text), now: pair.now) }
+        #expect(pair.host.acceptedCount == 3)
+        #expect(pair.host.acknowledgedCount == 0)
+        // The third frame waits for credit; once it is through, the count says so.
+        while pair.host.unacknowledgedCount > 0 { pair.runTimers() }
+        #expect(pair.host.acknowledgedCount == 3)
+        #expect(pair.esp.acceptedCount == 0)
+    }
 }

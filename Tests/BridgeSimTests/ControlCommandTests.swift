@@ -20,6 +20,8 @@ import Testing
         #expect(try ControlCommand.parse("ber 0.001") == .bitErrorRate(0.001))
         #expect(try ControlCommand.parse("baud 921600") == .baud(921_600))
         #expect(try ControlCommand.parse("baud off") == .baud(nil))
+        #expect(try ControlCommand.parse("line-limit 460800") == .lineLimit(460_800))
+        #expect(try ControlCommand.parse("line-limit off") == .lineLimit(nil))
         #expect(try ControlCommand.parse("stats") == .stats)
         #expect(try ControlCommand.parse("help") == .help)
     }
@@ -72,6 +74,8 @@ import Testing
         ("ber x", .invalidNumber(command: "ber", argument: "x", usage: "ber RATE")),
         ("baud", .missingArgument(command: "baud", usage: "baud RATE|off")),
         ("baud fast", .invalidNumber(command: "baud", argument: "fast", usage: "baud RATE|off")),
+        ("line-limit", .missingArgument(command: "line-limit", usage: "line-limit RATE|off")),
+        ("line-limit 1 2", .unexpectedArgument(command: "line-limit", argument: "2", usage: "line-limit RATE|off")),
     ])
     func refusesBadInput(line: String, expected: ControlCommandError) {
         #expect(throws: expected) { try ControlCommand.parse(line) }
@@ -95,7 +99,9 @@ import Testing
     @Test func errorsSayWhatIsWrongAndWhatIsAccepted() {
         let unknown = ControlCommandError.unknownCommand("cutt").description
         #expect(unknown.contains("unknown command \"cutt\""))
-        for command in ["cut T", "noise N", "hang T", "reboot", "wifi up|down", "ber X", "baud N|off", "stats"] {
+        for command in [
+            "cut T", "noise N", "hang T", "reboot", "wifi up|down", "ber X", "baud N|off", "line-limit N|off", "stats",
+        ] {
             #expect(unknown.contains(command))
         }
         #expect(

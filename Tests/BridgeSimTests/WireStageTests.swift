@@ -69,6 +69,30 @@ private final class Setting<Value>: @unchecked Sendable {
         #expect(chunk == sent)
     }
 
+    @Test func aLineLimitGarblesFasterRatesEvenWhenBothEndsAgree() {
+        #expect(!SpeedMismatchGarbler.garbles(sender: 460_800, receiver: 460_800, lineLimit: 460_800))
+        #expect(SpeedMismatchGarbler.garbles(sender: 921_600, receiver: 921_600, lineLimit: 460_800))
+        #expect(SpeedMismatchGarbler.garbles(sender: 115_200, receiver: 921_600, lineLimit: 460_800))
+        let speeds = Setting(LineSpeeds.Snapshot(host: 921_600, esp: 921_600))
+        let garbler = SpeedMismatchGarbler(random: SeededRandom(seed: 5)) { speeds.value.ends($0) }
+        let sent = [UInt8](repeating: 0x55, count: 1000)
+        var chunk = sent
+        garbler.process(&chunk, direction: .hostToESP)
+        #expect(chunk == sent)
+        garbler.lineLimit = 460_800
+        garbler.process(&chunk, direction: .hostToESP)
+        #expect(chunk != sent)
+        #expect(garbler.garbled(.hostToESP) == 1000)
+        speeds.value = LineSpeeds.Snapshot(host: 115_200, esp: 115_200)  // both fell back
+        chunk = sent
+        garbler.process(&chunk, direction: .espToHost)
+        #expect(chunk == sent)
+        garbler.lineLimit = nil
+        speeds.value = LineSpeeds.Snapshot(host: 921_600, esp: 921_600)
+        garbler.process(&chunk, direction: .espToHost)
+        #expect(chunk == sent)
+    }
+
     @Test func doesNothingWithoutSpeedsToGoBy() {
         let garbler = SpeedMismatchGarbler(random: SeededRandom(seed: 4)) { _ in nil }
         var chunk: [UInt8] = [1, 2, 3]

@@ -83,6 +83,12 @@ public struct BridgeConfiguration: Sendable {
     public var linkTimeout: Duration = .seconds(5)
     /// The longest pause between two reset attempts of an ESP that does not answer.
     public var maximumResetBackoff: Duration = .seconds(60)
+    /// The highest line rate a BAUD switch may reach after the handshake (§8.8); `nil` keeps the
+    /// start rate.
+    public var maximumBaudRate: Int?
+    /// The largest message payload the daemon carries, either way: larger ones from the ESP are
+    /// refused as their first fragment arrives, larger local publishes are refused.
+    public var maximumMessageSize = 256 * 1024
     /// How many qos 1 publishes the daemon holds for the ESP before it stops reading from publishers.
     public var maximumPendingPublishes = 10_000
 

@@ -34,6 +34,9 @@ public struct OutboundPublishes<Origin: Sendable>: Sendable {
     public var inFlightCount: Int { inFlight.count }
     public var isFull: Bool { entries.count >= capacity }
 
+    /// Whether the publish with this id was sent and awaits its PUBACK.
+    public func isInFlight(_ messageID: UInt16) -> Bool { inFlight.contains(messageID) }
+
     /// Accepts a publish. Returns its message id, or `nil` when the queue is full.
     public mutating func enqueue(origin: Origin, topic: String, payload: ByteBuffer, retain: Bool) -> UInt16? {
         guard !isFull else { return nil }

@@ -2,12 +2,15 @@
 /// `$bridge/status` and printed by `mqttbridge status`.
 public struct BridgeStatus: Codable, Sendable, Equatable {
     public struct Link: Codable, Sendable, Equatable {
-        /// `starting`, `resetting`, `waiting-for-hello`, `configuring`, `running`, `incompatible`,
-        /// `config-rejected`, `device-lost`.
+        /// `starting`, `resetting`, `waiting-for-hello`, `configuring`, `switching-baud`, `running`,
+        /// `incompatible`, `config-rejected`, `device-lost`.
         public var state = "starting"
         public var detail = ""
         public var device = ""
+        /// The line rate now: the start rate, or the one a BAUD switch reached (§8.8).
         public var baudRate = 0
+        /// BAUD switches that failed and went back to the start rate.
+        public var baudFallbacks = 0
         public var framesIn = 0
         public var framesOut = 0
         public var bytesIn = 0
@@ -26,6 +29,15 @@ public struct BridgeStatus: Codable, Sendable, Equatable {
         public var duplicates = 0
         public var rejects = 0
         public var roundTripMilliseconds = 0.0
+        /// Topics that have a topic id in this session (§8.7), host to ESP.
+        public var topicIDs = 0
+        /// REGISTER frames sent since start.
+        public var topicRegistrations = 0
+        /// Topics the ESP registered for its MESSAGE frames in this session.
+        public var espTopicIDs = 0
+        /// Fragments sent and received (§8.6), since start.
+        public var fragmentsOut = 0
+        public var fragmentsIn = 0
     }
 
     public struct ESP: Codable, Sendable, Equatable {
@@ -41,6 +53,9 @@ public struct BridgeStatus: Codable, Sendable, Equatable {
         public var ready = "not wired"
         /// Times READY fell while the daemon was not resetting the ESP.
         public var readyDrops = 0
+        /// The ESP's `max_topics` and `max_baud` (§8.9).
+        public var maximumTopics = 0
+        public var maximumBaudRate = 0
     }
 
     public struct WiFi: Codable, Sendable, Equatable {
@@ -70,6 +85,9 @@ public struct BridgeStatus: Codable, Sendable, Equatable {
         public var pendingPublishes = 0
         public var droppedQoS0 = 0
         public var rejected = 0
+        /// Messages from the broker dropped on the host: larger than `--max-message-size`, or
+        /// fragments that did not make a whole message.
+        public var droppedFromBroker = 0
     }
 
     public var link = Link()

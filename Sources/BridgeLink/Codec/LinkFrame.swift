@@ -83,6 +83,10 @@ public struct LinkFrame: Hashable, Sendable {
         return flags
     }
 
+    /// The header size of a sequenced frame in a session (§8.2, §8.3): type, flags, `seq`, `ack`
+    /// and `credit`. Senders size frames with it, since a session adds those fields to each one.
+    public static let sequencedHeaderSize = 5
+
     /// The size of the header: type, flags and the optional fields the flags announce.
     public var headerSize: Int {
         2 + (self.seq == nil ? 0 : 1) + (self.ack == nil ? 0 : 2)

@@ -4,24 +4,34 @@ import NIOCore
 ///
 /// Named `LinkIncoming` rather than after the spec's MESSAGE so that it does not read as the
 /// ``LinkMessage`` enum of all messages.
+///
+/// Version 2 gives flag bit 3 to `TOPIC_ID` (§8.7; version 1's `dup` is gone) and bit 4 to
+/// `LENGTH` (§8.6): the first fragment of a message too large for one frame carries
+/// `total_length`. ``MessageReassembler`` joins the fragments.
 public struct LinkIncoming: Hashable, Sendable {
     /// The qos the broker delivered it with.
     public var qos: LinkQoS
     /// Whether it is a retained message.
     public var retain: Bool
-    /// Whether the broker flagged it as a redelivery.
-    public var dup: Bool
-    /// The topic name.
+    /// The topic name; empty when the frame carried ``topicID`` instead.
     public var topic: String
-    /// The message.
+    /// The id the ESP registered for the topic (§8.7), when the frame carried one.
+    public var topicID: UInt16?
+    /// The payload bytes of the whole message when this is its first fragment (§8.6), else `nil`.
+    public var totalLength: UInt32?
+    /// The message (in a first fragment: its first part).
     public var payload: ByteBuffer
 
     /// A MESSAGE.
-    public init(qos: LinkQoS, retain: Bool = false, dup: Bool = false, topic: String, payload: ByteBuffer) {
+    public init(
+        qos: LinkQoS, retain: Bool = false, topic: String, topicID: UInt16? = nil, totalLength: UInt32? = nil,
+        payload: ByteBuffer
+    ) {
         self.qos = qos
         self.retain = retain
-        self.dup = dup
         self.topic = topic
+        self.topicID = topicID
+        self.totalLength = totalLength
         self.payload = payload
     }
 }
@@ -31,7 +41,8 @@ extension LinkIncoming: LinkPayloadCodable {
 
     private static let qosMask: UInt8 = 0b0000_0011
     private static let retainBit: UInt8 = 0b0000_0100
-    private static let dupBit: UInt8 = 0b0000_1000
+    private static let topicIDBit: UInt8 = 0b0000_1000
+    private static let lengthBit: UInt8 = 0b0001_0000
 
     init(from reader: inout LinkPayloadReader) throws(LinkMessageError) {
         let flags = try reader.readU8("flags")
@@ -39,18 +50,30 @@ extension LinkIncoming: LinkPayloadCodable {
         guard let qos = LinkQoS(rawValue: flags & Self.qosMask) else {
             throw reader.malformed("qos \(flags & Self.qosMask) is not 0 or 1")
         }
+        var topic = ""
+        var topicID: UInt16?
+        if flags & Self.topicIDBit != 0 {
+            topicID = try reader.readU16("topic_id")
+        } else {
+            topic = try reader.readStr16("topic")
+        }
+        let totalLength = flags & Self.lengthBit != 0 ? try reader.readU32("total_length") : nil
         self.init(
-            qos: qos,
-            retain: flags & Self.retainBit != 0,
-            dup: flags & Self.dupBit != 0,
-            topic: try reader.readStr16("topic"),
-            payload: reader.readRest()
-        )
+            qos: qos, retain: flags & Self.retainBit != 0, topic: topic, topicID: topicID, totalLength: totalLength,
+            payload: reader.readRest())
     }
 
     func write(to writer: inout LinkPayloadWriter) throws(LinkMessageEncodingError) {
-        writer.writeU8(self.qos.rawValue | (self.retain ? Self.retainBit : 0) | (self.dup ? Self.dupBit : 0))
-        try writer.writeStr16(self.topic, field: "topic")
+        var flags = self.qos.rawValue | (self.retain ? Self.retainBit : 0)
+        if self.topicID != nil { flags |= Self.topicIDBit }
+        if self.totalLength != nil { flags |= Self.lengthBit }
+        writer.writeU8(flags)
+        if let topicID = self.topicID {
+            writer.writeU16(topicID)
+        } else {
+            try writer.writeStr16(self.topic, field: "topic")
+        }
+        if let totalLength = self.totalLength { writer.writeU32(totalLength) }
         writer.writeRest(self.payload)
     }
 }

@@ -25,6 +25,10 @@ public enum LinkMessage: Hashable, Sendable {
     case subscribe(LinkSubscribe)
     /// UNSUBSCRIBE (0x12), host to ESP.
     case unsubscribe(LinkUnsubscribe)
+    /// REGISTER (0x13), host to ESP: a topic id for PUBLISH (§8.7).
+    case register(LinkRegister)
+    /// BAUD (0x14), host to ESP: switch the line rate (§8.8).
+    case baud(LinkBaud)
     /// PUBACK (0x20), ESP to host.
     case pubAck(LinkPubAck)
     /// SUBACK (0x21), ESP to host.
@@ -39,6 +43,8 @@ public enum LinkMessage: Hashable, Sendable {
     case log(LinkLog)
     /// STATS (0x26), ESP to host.
     case stats(LinkStats)
+    /// REGISTER (0x27), ESP to host: a topic id for MESSAGE (§8.7).
+    case registerFromESP(LinkRegister)
 
     /// The frame type the message travels in.
     public var type: LinkMessageType {
@@ -65,6 +71,8 @@ public enum LinkMessage: Hashable, Sendable {
         case .publish: self = .publish(try LinkPublish(from: &reader))
         case .subscribe: self = .subscribe(try LinkSubscribe(from: &reader))
         case .unsubscribe: self = .unsubscribe(try LinkUnsubscribe(from: &reader))
+        case .register: self = .register(try LinkRegister(from: &reader))
+        case .baud: self = .baud(try LinkBaud(from: &reader))
         case .pubAck: self = .pubAck(try LinkPubAck(from: &reader))
         case .subAck: self = .subAck(try LinkSubAck(from: &reader))
         case .message: self = .incoming(try LinkIncoming(from: &reader))
@@ -72,6 +80,7 @@ public enum LinkMessage: Hashable, Sendable {
         case .broker: self = .broker(try LinkBrokerState(from: &reader))
         case .log: self = .log(try LinkLog(from: &reader))
         case .stats: self = .stats(try LinkStats(from: &reader))
+        case .registerFromESP: self = .registerFromESP(try LinkRegister(from: &reader))
         default: throw .unknownType(frame.type.rawValue)
         }
     }
@@ -92,7 +101,8 @@ public enum LinkMessage: Hashable, Sendable {
         try self.init(frame: frame)
     }
 
-    /// The frame carrying this message, with `flags = 0` as this revision sends (§3).
+    /// The frame carrying this message, without header fields: a session adds `seq` and `ack`
+    /// (§8.2, §8.3) and ``LinkFragmenter`` splits a PUBLISH too large for one frame (§8.6).
     ///
     /// The caller still compares ``LinkFrame/bodySize`` with the peer's `max_body` before sending.
     ///
@@ -116,6 +126,8 @@ public enum LinkMessage: Hashable, Sendable {
         case .publish(let value): return (LinkPublish.messageType, value)
         case .subscribe(let value): return (LinkSubscribe.messageType, value)
         case .unsubscribe(let value): return (LinkUnsubscribe.messageType, value)
+        case .register(let value): return (.register, value)
+        case .baud(let value): return (LinkBaud.messageType, value)
         case .pubAck(let value): return (LinkPubAck.messageType, value)
         case .subAck(let value): return (LinkSubAck.messageType, value)
         case .incoming(let value): return (LinkIncoming.messageType, value)
@@ -123,6 +135,7 @@ public enum LinkMessage: Hashable, Sendable {
         case .broker(let value): return (LinkBrokerState.messageType, value)
         case .log(let value): return (LinkLog.messageType, value)
         case .stats(let value): return (LinkStats.messageType, value)
+        case .registerFromESP(let value): return (.registerFromESP, value)
         }
     }
 }

@@ -36,6 +36,10 @@ public struct LinkMessageType: RawRepresentable, Hashable, Sendable, CustomStrin
     public static let subscribe = Self(0x11)
     /// UNSUBSCRIBE, host to ESP (§5.8).
     public static let unsubscribe = Self(0x12)
+    /// REGISTER, host to ESP: a topic id for the host's PUBLISH frames (§8.7, version 2).
+    public static let register = Self(0x13)
+    /// BAUD, host to ESP: switch the line rate (§8.8, version 2).
+    public static let baud = Self(0x14)
     /// PUBACK, ESP to host (§5.9).
     public static let pubAck = Self(0x20)
     /// SUBACK, ESP to host (§5.10).
@@ -50,12 +54,14 @@ public struct LinkMessageType: RawRepresentable, Hashable, Sendable, CustomStrin
     public static let log = Self(0x25)
     /// STATS, ESP to host (§5.15).
     public static let stats = Self(0x26)
+    /// REGISTER, ESP to host: a topic id for the ESP's MESSAGE frames (§8.7, version 2).
+    public static let registerFromESP = Self(0x27)
 
     /// Every type assigned in this revision, in table order (§5).
     public static let allAssigned: [LinkMessageType] = [
         .hello, .config, .configAck, .error, .ping, .pong, .ack,
-        .publish, .subscribe, .unsubscribe,
-        .pubAck, .subAck, .message, .wifi, .broker, .log, .stats,
+        .publish, .subscribe, .unsubscribe, .register, .baud,
+        .pubAck, .subAck, .message, .wifi, .broker, .log, .stats, .registerFromESP,
     ]
 
     /// The name the spec gives the type (`PUBACK`), or `nil` when the type is unassigned.
@@ -109,6 +115,8 @@ public struct LinkMessageType: RawRepresentable, Hashable, Sendable, CustomStrin
         case 0x10: return ("PUBLISH", true, false)
         case 0x11: return ("SUBSCRIBE", true, false)
         case 0x12: return ("UNSUBSCRIBE", true, false)
+        case 0x13: return ("REGISTER", true, false)
+        case 0x14: return ("BAUD", true, false)
         case 0x20: return ("PUBACK", false, true)
         case 0x21: return ("SUBACK", false, true)
         case 0x22: return ("MESSAGE", false, true)
@@ -116,6 +124,7 @@ public struct LinkMessageType: RawRepresentable, Hashable, Sendable, CustomStrin
         case 0x24: return ("BROKER", false, true)
         case 0x25: return ("LOG", false, true)
         case 0x26: return ("STATS", false, true)
+        case 0x27: return ("REGISTER", false, true)
         default: return nil
         }
     }

@@ -97,6 +97,13 @@ public struct LinkSession: Sendable {
         self.lastSent = now
     }
 
+    /// Sequenced frames ever passed to ``send(_:now:)`` in this session. With
+    /// ``acknowledgedCount`` it tells when the peer has a given frame: the one sent as the n-th
+    /// is acknowledged once ``acknowledgedCount`` reaches n (BAUD waits for that, §8.8).
+    public private(set) var acceptedCount = 0
+    /// Sequenced frames the peer has acknowledged in this session.
+    public private(set) var acknowledgedCount = 0
+
     /// Frames accepted but not yet acknowledged by the peer, or waiting for credit.
     public var unacknowledgedCount: Int { outstanding.count + waiting.count }
     /// Frames waiting for the peer's credit.
@@ -110,6 +117,7 @@ public struct LinkSession: Sendable {
     /// - Parameter frame: a frame without `seq`/`ack`; the session fills them in.
     public mutating func send(_ frame: LinkFrame, now: NIODeadline) -> [LinkFrame] {
         waiting.append(frame)
+        acceptedCount += 1
         return releaseWaiting(now: now)
     }
 
@@ -234,6 +242,7 @@ public struct LinkSession: Sendable {
                 timeout.record(roundTrip: now - newest.lastSent)
             }
             outstanding.removeFirst(advance)
+            acknowledgedCount += advance
             oldestUnacknowledged = acknowledgement.ack
             retransmissionDeadline = outstanding.isEmpty ? nil : now + timeout.value
             lastReject = nil
