@@ -41,20 +41,27 @@ class Bench:
         conf = self.dir / "mosquitto.conf"
         conf.write_text(mosquitto_config(self.port))
         self.procs = []
+        self.socket = str(self.dir / "mqtt.sock")
+        try:
+            self.start(conf)
+        except BaseException:
+            self.stop()  # no stray esp-sim or mosquitto after a failed start
+            raise
+
+    def start(self, conf):
         self.spawn(["mosquitto", "-c", str(conf)], "mosquitto")
         wait_until(lambda: accepts_connections(self.port), 10, "mosquitto")
         link, gpio = self.dir / "link", self.dir / "gpio"
-        start = min(baud, self.START_RATE)
-        switch = ["--max-baud", str(baud)] if baud > start else []
+        start = min(self.baud, self.START_RATE)
+        switch = ["--max-baud", str(self.baud)] if self.baud > start else []
         sim = self.spawn([str(BIN / "esp-sim"), "--link", str(link), "--gpio-root", str(gpio),
                           "--baud", str(start), "--state-dir", str(self.dir / "state")], "esp-sim", stdout=True)
         assert "ready" in sim.stdout.readline().decode()
-        self.socket = str(self.dir / "mqtt.sock")
         self.spawn([str(BIN / "mqttbridged"), "--device", str(link), "--gpio-root", str(gpio), "--baud", str(start),
                     *switch, "--socket", self.socket, "--broker", f"127.0.0.1:{self.port}", "--client-id", "bench",
                     "--wifi-ssid", "mqttbridge-sim", "--log-level", "warning"], "mqttbridged")
         wait_until(lambda: (s := self.status()) and s["broker"]["state"] == "connected"
-                   and s["link"]["baudRate"] == baud, 60, f"the bridge at {baud} baud")
+                   and s["link"]["baudRate"] == self.baud, 60, f"the bridge at {self.baud} baud")
 
     def spawn(self, argv, name, stdout=False):
         log = open(self.dir / f"{name}.log", "wb")
@@ -145,17 +152,21 @@ def throughput(bench, size, qos, topic="bench/throughput/aaaaa"):
     }
 
 
-def latency(bench, size, qos, samples=60, topic="bench/latency/aaaaaa"):
-    """One message at a time, each after the previous arrived: latency without queueing."""
+def latency(bench, size, qos, samples=200, warmup=5, topic="bench/latency/aaaaaa"):
+    """One message at a time, each after the previous arrived: latency without queueing.
+
+    The first `warmup` messages of each run are not counted: the first one on fresh connections
+    waits for things a steady stream never does (a new subscriber's first TCP round trips, the
+    topic's registration), and with few samples that one message alone would be the p99."""
     sub = Subscriber(bench.port, topic)
     pub = publisher(bench.socket)
-    for i in range(samples):
+    for i in range(warmup + samples):
         pub.publish(topic, payload(i, size), qos=qos)
         wait_until(lambda: len(sub.arrivals) > i, 10, "a latency sample")
     pub.loop_stop()
     pub.disconnect()
     sub.close()
-    values = sorted((arrival - sent) / 1e6 for arrival, _, sent in sub.arrivals)
+    values = sorted((arrival - sent) / 1e6 for arrival, sequence, sent in sub.arrivals if sequence >= warmup)
     return statistics.median(values), values[min(len(values) - 1, int(len(values) * 0.99))]
 
 
@@ -190,9 +201,12 @@ def main():
             try:
                 for size in map(int, args.sizes.split(",")):
                     for qos in (0, 1):
-                        wire_ms = (size + 40) * 10 / baud * 1000
+                        wire_ms = (size + 40) * 10 / baud * 1000  # an estimate until measured
                         try:
                             t = throughput(bench, size, qos)
+                            # One message's time on the line, from the bytes it took on the wire
+                            # (10 bit-times a byte).
+                            wire_ms = t["wire"] * 10 / baud * 1000
                             p50, p99 = latency(bench, size, qos)
                             rows.append((baud, size, qos, f"{t['goodput']:.0f}", f"{t['line']:.1f}",
                                          f"{t['wire']:.1f}", f"{p50:.1f}", f"{p99:.1f}", f"{wire_ms:.1f}",
