@@ -109,9 +109,10 @@ class Collector:
 class Stack:
     """esp-sim + mqttbridged against a broker, in one temporary directory."""
 
-    def __init__(self, directory, broker, start_sim=True, daemon_args=()):
+    def __init__(self, directory, broker, start_sim=True, daemon_args=(), sim_args=()):
         self.directory = Path(directory)
         self.broker = broker
+        self.sim_args = tuple(sim_args)  # e.g. --baud, --ber, --control for the fault tests
         self.link = self.directory / "esp-link"
         self.gpio = self.directory / "gpio"
         self.socket = str(self.directory / "mqtt.sock")
@@ -123,7 +124,8 @@ class Stack:
     def start_sim(self):
         self.sim = Process("esp-sim", [
             str(BIN / "esp-sim"), "--link", str(self.link), "--gpio-root", str(self.gpio),
-            "--state-dir", str(self.directory / "esp-state"), "--firmware", str(ROOT / "firmware")],
+            "--state-dir", str(self.directory / "esp-state"), "--firmware", str(ROOT / "firmware"),
+            *self.sim_args],
             self.directory)
         line = self.sim.popen.stdout.readline().decode()
         assert "ready" in line, f"esp-sim did not start: {self.sim.log()}"
