@@ -125,6 +125,25 @@ private struct Pair {
         #expect(pair.host.timeout.value == RetransmissionTimeout.maximum)
     }
 
+    @Test func aPeerThatKeepsAcknowledgingIsNotDeclaredUnresponsive() {
+        var pair = Pair(hostWindow: 8, espWindow: 8)
+        // Frame k is lost on its (k + 1)-th sending: each go-back-N round delivers one frame and
+        // loses the next, so the last frame is sent 8 times while the ESP acknowledges every round.
+        var sendings: [UInt8: Int] = [:]
+        let oneLossPerRound: (LinkFrame) -> Bool = { frame in
+            guard let seq = frame.seq else { return false }
+            sendings[seq, default: 0] += 1
+            return sendings[seq] == Int(seq) + 1
+        }
+        var frames: [LinkFrame] = []
+        for index in 0..<8 { frames += pair.host.send(Pair.message("\(index)"), now: pair.now) }
+        pair.deliver(frames, fromHost: true, drop: oneLossPerRound)
+        #expect(sendings[7] == 8)
+        while pair.host.unacknowledgedCount > 0, !pair.unresponsive { pair.runTimers() }
+        #expect(!pair.unresponsive, "the ESP acknowledged progress every round: it is alive")
+        #expect(pair.deliveredToESP == (0..<8).map(String.init))
+    }
+
     @Test func anIdleSideSendsAHeartbeatEverySecond() {
         var pair = Pair()
         let start = pair.now

@@ -23,7 +23,9 @@
 #         [head, qe)       the queue: sent and unacknowledged, then unsent
 #                          (waiting for the host's credit)
 #         [qe, _Q - _SIDE) free; a MESSAGE frame being read from the broker
-#                          socket is built here in place (open, close)
+#                          socket is built here in place (open, close).
+#                          Other frames may run on into the room beyond
+#                          while no MESSAGE is being read (send)
 #         [_Q - _SIDE, se) while a MESSAGE is being read: the frames other
 #                          tasks send meanwhile, held back so that the
 #                          fragments of a MESSAGE stay consecutive (8.6);
@@ -480,7 +482,11 @@ class Link:
             b = self.q
             e = s[_SE] if s[_PARK] else s[_QE]
             n = e + 2
-            v = _Q if s[_PARK] else _Q - _SIDE
+            # Up to the end of q: with no MESSAGE being read, a small frame
+            # (a PUBACK) may run into the room kept for held-back frames
+            # rather than be lost; open() waits until the queue is back
+            # below it.
+            v = _Q
         try:
             b[n] = t
             b[n + 1] = 0

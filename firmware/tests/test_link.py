@@ -314,6 +314,29 @@ eq("a fragmented MESSAGE, then the frames sent meanwhile", [(x.type, x.flags & 4
    [(0x22, 4, b"abc"), (0x22, 0, b"de"), (0x20, 0, b"\x00\x09\x00"), (0x20, 0, b"\x00\x0a\x00")])
 eq("in sequence", [x.seq for x in f], [0, 1, 2, 3])
 
+# A full queue of MESSAGE frames (the host slow to acknowledge them, noise
+# on the line) still takes a small frame: the broker's PUBACK for a host
+# PUBLISH must not be lost, or the host waits for it for ever.
+w = Wire()
+k = mk(w)
+k.clear(16)
+
+
+async def fill():
+    for n in (300, 270):
+        c = await k.open(n, 1)
+        k.close(c + n - 6, 0)  # the whole claimed room: payload up to the CRC
+
+
+asyncio.run(fill())
+frames(w)
+dropped = k.errors[4]
+k.send(0x20, "HB", 11, 0)
+eq("a PUBACK behind a full queue of MESSAGE frames goes out", [(x.type, x.payload) for x in frames(w)],
+   [(0x20, b"\x00\x0b\x00")])
+eq("and is not dropped", k.errors[4], dropped)
+ack(k, 3, 16)
+
 # A new session: sequence numbers from 0, the queue forgotten.
 k.clear(4)
 k.send(0x25, "Br", 1, "new")

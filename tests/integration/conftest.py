@@ -119,9 +119,14 @@ class Stack:
         self.gpio = self.directory / "gpio"
         self.socket = str(self.directory / "mqtt.sock")
         self.sim = None
+        self.daemon = None
         if start_sim:
             self.start_sim()
-        self.daemon = self.start_daemon(*daemon_args)
+        try:
+            self.daemon = self.start_daemon(*daemon_args)
+        except BaseException:
+            self.stop()  # no esp-sim left running when the daemon did not start
+            raise
 
     def start_sim(self):
         self.sim = Process("esp-sim", [

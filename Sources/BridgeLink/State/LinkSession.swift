@@ -15,7 +15,8 @@ public struct LinkSession: Sendable {
         public var acknowledgementDelay: TimeAmount = .milliseconds(10)
         /// The longest silence this side allows itself while the session is up (§8.5).
         public var heartbeatInterval: TimeAmount = .seconds(1)
-        /// After this many transmissions of one frame the peer counts as unresponsive (§8.5).
+        /// After this many transmissions of one frame without the peer acknowledging anything new
+        /// meanwhile, the peer counts as unresponsive (§8.5).
         public var maximumTransmissions = 8
 
         public init(receiveWindow: UInt8) {
@@ -63,6 +64,10 @@ public struct LinkSession: Sendable {
         var frame: LinkFrame
         var lastSent: NIODeadline
         var transmissions: Int
+        /// Sendings since the peer last acknowledged new frames. Go-back-N re-sends every frame
+        /// behind a lost one, so a frame far back in a window piles up `transmissions` while the
+        /// peer keeps making progress; only sendings without progress say the peer is gone.
+        var sendingsWithoutProgress: Int
     }
 
     public let configuration: Configuration
@@ -182,7 +187,7 @@ public struct LinkSession: Sendable {
     public mutating func expire(now: NIODeadline) -> Output {
         var output = Output()
         if let deadline = retransmissionDeadline, now >= deadline, let oldest = outstanding.first {
-            if oldest.transmissions >= configuration.maximumTransmissions {
+            if oldest.sendingsWithoutProgress >= configuration.maximumTransmissions {
                 // Sent often enough: the caller resets the peer, which starts a new session.
                 output.peerUnresponsive = true
                 retransmissionDeadline = nil
@@ -217,7 +222,7 @@ public struct LinkSession: Sendable {
             frame.seq = nextSequence
             nextSequence &+= 1
             frame.ack = currentAcknowledgement
-            outstanding.append(Outstanding(frame: frame, lastSent: now, transmissions: 1))
+            outstanding.append(Outstanding(frame: frame, lastSent: now, transmissions: 1, sendingsWithoutProgress: 1))
             counters.sequencedSent += 1
             released.append(frame)
         }
@@ -243,6 +248,8 @@ public struct LinkSession: Sendable {
             }
             outstanding.removeFirst(advance)
             acknowledgedCount += advance
+            // The copy of each remaining frame already on the line counts as one sending.
+            for index in outstanding.indices { outstanding[index].sendingsWithoutProgress = 1 }
             oldestUnacknowledged = acknowledgement.ack
             retransmissionDeadline = outstanding.isEmpty ? nil : now + timeout.value
             lastReject = nil
@@ -271,6 +278,7 @@ public struct LinkSession: Sendable {
             outstanding[index].frame.ack = currentAcknowledgement
             outstanding[index].lastSent = now
             outstanding[index].transmissions += 1
+            outstanding[index].sendingsWithoutProgress += 1
             frames.append(outstanding[index].frame)
         }
         counters.retransmitted += frames.count
