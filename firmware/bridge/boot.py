@@ -15,7 +15,7 @@ def start(hw):
     k.q = bytearray(SIZES[2])
     k.tt = bytearray(SIZES[5])
     from bridge.app import Bridge
-    from bridge.mqtt import MAX_INFLIGHT, MAX_HELD
+    from bridge.mqtt import COPIES, MAX_HELD
 
     k.stream = hw.uart
     k.baud = hw.baud
@@ -37,7 +37,7 @@ def start(hw):
     b.done = False
     b.on = True
     b.flags = b.count = 0
-    b.buffer = [bytearray(MAX_HELD) for n in range(MAX_INFLIGHT)]
+    b.buffer = [bytearray(MAX_HELD) for n in range(COPIES)]
     b.buf = None  # the room for modules (app.py)
     # The MQTT client (mqtt.py, its attributes described there), made once
     # with its task, which waits for a configuration: made at a CONFIG,

@@ -101,7 +101,8 @@ async def run(app, data):
 
     c = app.mqtt
     for t in c.held:
-        c.buffer.append(t[2])
+        if t[2]:
+            c.buffer.append(t[2])
         app.link.send(0x20, "HB", t[1], 1)  # PUBACK offline
     c.held = []
     c.subs = {}

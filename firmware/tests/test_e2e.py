@@ -23,7 +23,7 @@ if hello is None:
     done()
 eq("HELLO fields", (hello["version"], hello["max_body"], hello["max_inflight"], hello["capabilities"],
                     hello["boot_count"], hello["reset_reason"], hello["software"], hello.get("max_topics"),
-                    hello.get("max_baud")), (2, 512, 2, 0, 1, 0, "mqttbridge-fw 0.2.0", 8, 921600))
+                    hello.get("max_baud")), (2, 512, 8, 0, 1, 0, "mqttbridge-fw 0.2.0", 8, 921600))
 check("HELLO window 1..127, honest: window frames of max_body fit the buffers", 1 <= hello["window"] <= 4, hello["window"])
 check("HELLO free heap", 0 < hello["free_heap"] < int(HEAP[:-1]) * 1024, hello)
 check("HELLO is unsequenced, flags 0", H.log and H.log[-1][1].flags == 0, H.log[-1:])

@@ -255,9 +255,24 @@ async def main():
     c.buffer.append(c.held.pop()[2])
     for i in range(2):
         c.held.append([60000 + i, 900 + i, c.buffer.pop(), ticks_ms(), 2])  # fake held, never acknowledged
-    eq("publish qos 1 when max_inflight are held: busy", pub(c, 1, 99, h.s16(b"test/out/x") + b"x"), 3)
+    sub = Sub("test/out/#", "nocopy")
+    check("mosquitto_sub is listening again", await sub.ready(c, b"test/out/sync2"))
+    r = pub(c, 1, 98, h.s16(b"test/out/nocopy") + b"beyond the copies")
+    check("publish qos 1 with every copy buffer taken: in flight without a copy", r is None and c.held[-1][2] is None
+          and c.held[-1][4] == 0, c.held)
+    check("... PUBACK delivered", await until(lambda: (98, 0) in app.of(PUBACK)), app.events)
+    check("... at the broker", await until(lambda: "test/out/nocopy beyond the copies" in sub.text()), sub.text())
+    sub.stop()
+    check("... and no buffer lost or made up", len(c.buffer) == 0 and len(c.held) == 2, (c.buffer, c.held))
+    from bridge.mqtt import MAX_INFLIGHT
+
+    for i in range(2, MAX_INFLIGHT):
+        c.held.append([60000 + i, 900 + i, None, ticks_ms(), 0])  # fake in flight, never acknowledged
+    eq("publish qos 1 when max_inflight are in flight: busy", pub(c, 1, 99, h.s16(b"test/out/x") + b"x"), 3)
     while c.held:
-        c.buffer.append(c.held.pop()[2])
+        v = c.held.pop()[2]
+        if v:
+            c.buffer.append(v)
 
     c.sub(b"test/in/#", 1)
     check("subscribe: SUBACK granted 1", await until(lambda: (1, b"test/in/#") in app.of(SUBACK)), app.events)
