@@ -126,6 +126,12 @@ extension Bridge {
         config.password = configuration.broker.password.map { ByteBuffer(string: $0) }
         config.keepAlive = UInt16(configuration.broker.keepAlive)
         config.cleanSession = configuration.broker.cleanSession
+        if let statusTopic = configuration.statusTopic {
+            config.willTopic = statusTopic
+            config.willPayload = ByteBuffer(string: Self.willPayload)
+            config.willQoS = .atLeastOnce
+            config.willRetain = true
+        }
         return config
     }
 
@@ -227,6 +233,7 @@ extension Bridge {
         case .pubAck(let ack):
             receivedPubAck(ack)
         case .subAck(let ack):
+            brokerAcknowledgedSubscription(ack.filter)
             if ack.granted == .failure {
                 logger.error("the broker refused the subscription to '\(ack.filter)'")
             } else if let filter = try? TopicFilter(ack.filter), subscriptions.isUpstream(filter) {

@@ -15,7 +15,7 @@ extension Bridge {
     }
 
     /// CONNECT: accept the client, taking over an older connection with the same client id
-    /// (MQTT 3.1.1 §3.1.4).
+    /// (MQTT 3.1.1 §3.1.4) and resuming its stored session when it asks for clean session 0.
     func localConnect(_ session: LocalClientSession, _ connect: MQTTConnect) {
         var identifier = connect.clientIdentifier
         if identifier.isEmpty {
@@ -27,29 +27,72 @@ extension Bridge {
             }
             identifier = "local-\(session.id)"
         }
+        if let will = connect.will, will.topic.hasPrefix(Self.localTopicPrefix) {
+            logger.warning(
+                "local client '\(identifier)' has a will on '\(will.topic)': $bridge/ topics are read-only; refused")
+            session.write(.connAck(MQTTConnAck(sessionPresent: false, returnCode: .notAuthorized)))
+            session.channel.close(promise: nil)
+            return
+        }
         if let previous = connectionsByClientIdentifier[identifier], let old = clients[previous] {
             logger.info("local client '\(identifier)' connected again; closing its previous connection")
+            // Settled now, so that a persistent session is stored before this connection resumes it.
+            localConnectionClosed(old)
             old.channel.close(promise: nil)
         }
         session.clientIdentifier = identifier
+        session.cleanSession = connect.cleanSession
+        session.will = connect.will
         session.isConnected = true
         connectionsByClientIdentifier[identifier] = session.id
-        // Sessions are not kept across connections yet, so a session is never present.
-        session.write(.connAck(MQTTConnAck(sessionPresent: false, returnCode: .accepted)))
-        logger.debug("local client \(session.label) connected")
+        let resumed = resumeStoredSession(for: session)
+        session.write(.connAck(MQTTConnAck(sessionPresent: resumed != nil, returnCode: .accepted)))
+        logger.debug("local client \(session.label) connected (clean session \(connect.cleanSession ? 1 : 0))")
+        if let resumed { deliverStoredMessages(resumed, to: session) }
+    }
+
+    /// DISCONNECT: a clean goodbye, so the will is discarded (MQTT 3.1.1 §3.14.4).
+    func localDisconnect(_ session: LocalClientSession) {
+        session.will = nil
     }
 
     func localConnectionClosed(_ session: LocalClientSession) {
-        clients[session.id] = nil
+        // A connection taken over is settled at the takeover; its close comes later.
+        guard clients.removeValue(forKey: session.id) != nil else { return }
         if connectionsByClientIdentifier[session.clientIdentifier] == session.id {
             connectionsByClientIdentifier[session.clientIdentifier] = nil
         }
-        _ = localTopicSubscriptions.removeClient(session.id)
-        for filter in subscriptions.removeClient(session.id) {
-            acknowledgedFilters.remove(filter.description)
-            send(.unsubscribe(LinkUnsubscribe(filter: filter.description)))
+        retainedReplays.removeClient(session.id)
+        let wasConnected = session.isConnected
+        session.isConnected = false
+        if wasConnected, let will = session.will {
+            publishWill(will, of: session)
         }
+        if wasConnected, !session.cleanSession {
+            storeSession(of: session)
+            return
+        }
+        _ = localTopicSubscriptions.removeClient(session.id)
+        for filter in subscriptions.removeClient(session.id) { unsubscribeUpstream(filter) }
         logger.debug("local client \(session.label) gone")
+    }
+
+    private func publishWill(_ will: MQTTWill, of session: LocalClientSession) {
+        logger.info(
+            "local client \(session.label) went away without DISCONNECT; publishing its will to '\(will.topic)' (qos \(will.qos.rawValue)\(will.retain ? ", retained" : ""))"
+        )
+        if let refusal = publishRefusal(topic: will.topic, payloadLength: will.payload.readableBytes) {
+            logger.error("the will of \(session.label) cannot be published: \(refusal)")
+            status.traffic.rejected += 1
+            return
+        }
+        status.traffic.willsPublished += 1
+        let origin = PublishOrigin(connection: Self.daemonConnection, packetID: 0, qos: will.qos)
+        if !forwardUpstream(
+            topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain, origin: origin)
+        {
+            logger.error("outbound queue full; the will of \(session.label) is dropped")
+        }
     }
 
     // MARK: - Publish
@@ -62,42 +105,78 @@ extension Bridge {
             session.acknowledgePublish(packetID: publish.packetId ?? 0, qos: publish.qos)
             return
         }
+        if publish.qos == .exactlyOnce, let packetID = publish.packetId {
+            // Exactly once toward the client: a copy before PUBREL is the same message (MQTT 3.1.1 §4.3.3).
+            switch session.state.receivedQoS2(packetID: packetID) {
+            case .forward:
+                break
+            case .duplicateInTransit:
+                logger.debug("local client \(session.label) sent qos 2 packet \(packetID) again; already on its way")
+                return
+            case .duplicateAcknowledged:
+                logger.debug("local client \(session.label) sent qos 2 packet \(packetID) again; the broker has it")
+                session.write(.pubRec(MQTTPubRec(packetId: packetID)))
+                return
+            }
+        }
         if let refusal = publishRefusal(topic: publish.topic, payloadLength: publish.payload.readableBytes) {
             logger.error("local client \(session.label): \(refusal); dropped")
             status.traffic.rejected += 1
             session.acknowledgePublish(packetID: publish.packetId ?? 0, qos: publish.qos)
             return
         }
-        guard let packetID = publish.packetId, publish.qos != .atMostOnce else {
-            // qos 0 goes out at once when there is a path, and is counted as dropped when there is none.
-            guard linkState == .running, brokerConnected else {
-                status.traffic.droppedQoS0 += 1
-                return
-            }
-            let sent = sendPublish(
-                LinkPublish(
-                    qos: .atMostOnce, retain: publish.retain, messageID: 0, topic: publish.topic,
-                    payload: publish.payload))
-            if sent { status.traffic.publishedToBroker += 1 } else { status.traffic.rejected += 1 }
-            return
-        }
-        // qos 2 crosses the link as qos 1: the broker sees at-least-once (see README).
-        let origin = PublishOrigin(connection: session.id, packetID: packetID, qos: publish.qos)
-        // A copy: the decoded payload is a slice that would keep the whole receive buffer alive while queued.
-        let payload = ByteBuffer(bytes: publish.payload.readableBytesView)
-        guard outbound.enqueue(origin: origin, topic: publish.topic, payload: payload, retain: publish.retain) != nil
+        let origin = publish.packetId.map { PublishOrigin(connection: session.id, packetID: $0, qos: publish.qos) }
+        guard
+            forwardUpstream(
+                topic: publish.topic, payload: publish.payload, qos: publish.qos, retain: publish.retain, origin: origin
+            )
         else {
             // Cannot happen while reading is paused at capacity; kept as a guard for the invariant.
             logger.error("outbound queue full; closing \(session.label)")
             session.channel.close(promise: nil)
             return
         }
+    }
+
+    /// Sends a publish toward the broker: qos 0 at once when there is a path, qos 1 and 2 through the
+    /// outbound queue (qos 2 crosses the link as qos 1: the broker sees at-least-once, see README).
+    /// - Returns: `false` when the outbound queue is full.
+    @discardableResult
+    func forwardUpstream(
+        topic: String, payload: ByteBuffer, qos: MQTTQoS, retain: Bool, origin: PublishOrigin?
+    ) -> Bool {
+        guard let origin, qos != .atMostOnce else {
+            // qos 0 goes out at once when there is a path, and is counted as dropped when there is none.
+            guard linkState == .running, brokerConnected else {
+                status.traffic.droppedQoS0 += 1
+                return true
+            }
+            let sent = sendPublish(
+                LinkPublish(qos: .atMostOnce, retain: retain, messageID: 0, topic: topic, payload: payload))
+            if sent {
+                status.traffic.publishedToBroker += 1
+                if retain { rememberRetained(topic: topic, payload: payload, qos: qos) }
+            } else {
+                status.traffic.rejected += 1
+            }
+            return true
+        }
+        // A copy: the decoded payload is a slice that would keep the whole receive buffer alive while queued.
+        let copy = ByteBuffer(bytes: payload.readableBytesView)
+        guard outbound.enqueue(origin: origin, topic: topic, payload: copy, retain: retain) != nil else { return false }
+        if retain { rememberRetained(topic: topic, payload: copy, qos: qos) }
         if outbound.isFull { pauseReadingFromClients() }
         pumpOutbound()
+        return true
     }
 
     func localPubRel(_ session: LocalClientSession, packetID: UInt16) {
+        session.state.qos2Released(packetID: packetID)
         session.write(.pubComp(MQTTPubComp(packetId: packetID)))
+    }
+
+    func localPubAck(_ session: LocalClientSession, packetID: UInt16) {
+        session.state.acknowledged(packetID: packetID)
     }
 
     // MARK: - Subscribe
@@ -105,6 +184,7 @@ extension Bridge {
     func localSubscribe(_ session: LocalClientSession, _ subscribe: MQTTSubscribe) {
         var returnCodes: [MQTTSubAck.ReturnCode] = []
         var sendStatus = false
+        var servedFromCache: [(TopicFilter, MQTTQoS)] = []
         for subscription in subscribe.subscriptions {
             guard let filter = try? TopicFilter(subscription.filter) else {
                 returnCodes.append(.failure)
@@ -116,14 +196,17 @@ extension Bridge {
             if subscription.filter.hasPrefix(Self.localTopicPrefix) {
                 _ = localTopicSubscriptions.subscribe(session.id, filter: filter, qos: granted)
                 sendStatus = sendStatus || filter.matches(Self.statusTopic)
-            } else if subscriptions.subscribe(session.id, filter: filter, qos: granted), linkState == .running {
-                send(.subscribe(LinkSubscribe(qos: .atLeastOnce, filter: filter.description)))
+            } else {
+                _ = subscriptions.subscribe(session.id, filter: filter, qos: granted)
+                subscribeUpstream(filter, for: session)
+                if !(linkState == .running && brokerConnected) { servedFromCache.append((filter, granted)) }
             }
         }
         session.write(.subAck(MQTTSubAck(packetId: subscribe.packetId, returnCodes: returnCodes)))
         if sendStatus {
             session.deliver(topic: Self.statusTopic, payload: statusPayload(), qos: .atMostOnce, retain: true)
         }
+        for (filter, qos) in servedFromCache { deliverCachedRetained(matching: filter, qos: qos, to: session) }
     }
 
     func localUnsubscribe(_ session: LocalClientSession, _ unsubscribe: MQTTUnsubscribe) {
@@ -132,22 +215,40 @@ extension Bridge {
             if text.hasPrefix(Self.localTopicPrefix) {
                 _ = localTopicSubscriptions.unsubscribe(session.id, filter: filter)
             } else if subscriptions.unsubscribe(session.id, filter: filter) {
-                acknowledgedFilters.remove(text)
-                if linkState == .running { send(.unsubscribe(LinkUnsubscribe(filter: text))) }
+                unsubscribeUpstream(filter)
             }
         }
         session.write(.unsubAck(MQTTUnsubAck(packetId: unsubscribe.packetId)))
     }
 
+    /// No local client (connected or away) holds `filter` any more: the broker subscription goes.
+    func unsubscribeUpstream(_ filter: TopicFilter) {
+        acknowledgedFilters.remove(filter.description)
+        retainedReplays.forget(filter)
+        if linkState == .running { send(.unsubscribe(LinkUnsubscribe(filter: filter.description))) }
+    }
+
     // MARK: - From the broker
 
-    /// Delivers a broker message to every matching local client, once each.
+    /// Delivers a broker message to every matching local client, once each. A message with retain 1
+    /// is the broker's retained replay after a (re)subscription: it goes to the clients that asked
+    /// for it (`RetainedReplays`); a live one (retain 0, MQTT 3.1.1 §3.3.1.3) to all.
     func routeFromBroker(_ message: LinkIncoming) {
         let messageQoS: MQTTQoS = message.qos == .atMostOnce ? .atMostOnce : .atLeastOnce
+        let awaiting: Set<LocalConnectionID>?
+        if message.retain {
+            rememberRetained(topic: message.topic, payload: message.payload, qos: messageQoS)
+            awaiting = retainedReplays.takeRecipients(ofRetained: message.topic)
+        } else {
+            liveMessageOnCachedTopic(topic: message.topic, payload: message.payload)
+            awaiting = nil
+        }
         for (connection, subscribed) in subscriptions.recipients(of: message.topic) {
-            let qos = min(subscribed, messageQoS)
-            clients[connection]?.deliver(
-                topic: message.topic, payload: message.payload, qos: qos, retain: message.retain)
+            if let awaiting, !awaiting.contains(connection) { continue }
+            let delivery = LocalDelivery(
+                topic: message.topic, payload: message.payload, qos: min(subscribed, messageQoS),
+                retain: message.retain)
+            deliverOrQueue(delivery, to: connection)
         }
     }
 

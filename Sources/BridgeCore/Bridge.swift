@@ -9,7 +9,8 @@ import NIOCore
 ///
 /// Every method runs on one event loop, which serialises all state changes without locks: channel
 /// handlers reach the bridge through `NIOLoopBound`. The link handshake lives in `Bridge+ESP.swift`,
-/// the local MQTT side in `Bridge+Local.swift`.
+/// the local MQTT side in `Bridge+Local.swift`,
+/// retained messages in `Bridge+Retained.swift`, persistent local sessions in `Bridge+Sessions.swift`.
 public final class Bridge {
     /// Where the handshake with the ESP stands (firmware-protocol.md §6).
     enum LinkState: Equatable {
@@ -50,6 +51,8 @@ public final class Bridge {
     static let statusTopic = "$bridge/status"
     /// Filters under this prefix are served by the daemon itself and never go to the broker.
     static let localTopicPrefix = "$bridge/"
+    /// The origin of the daemon's own publishes (birth, wills): no local connection has id 0.
+    static let daemonConnection: LocalConnectionID = 0
 
     let configuration: BridgeConfiguration
     let eventLoop: any EventLoop
@@ -94,8 +97,13 @@ public final class Bridge {
     var baudTimer: Scheduled<Void>?
     var brokerConnected = false {
         didSet {
-            // A new broker connection (or ESP) subscribes again; the old grants no longer count.
-            if !brokerConnected { acknowledgedFilters.removeAll() }
+            if !brokerConnected {
+                // A new broker connection (or ESP) subscribes again; the old grants no longer count.
+                acknowledgedFilters.removeAll()
+                retainedReplays.resubscribingAll()
+            } else if !oldValue {
+                publishBirth()
+            }
         }
     }
     var resetAttempt = 0
@@ -110,6 +118,14 @@ public final class Bridge {
     var connectionsByClientIdentifier: [String: LocalConnectionID] = [:]
     var nextConnectionID: LocalConnectionID = 1
     var outbound: OutboundPublishes<PublishOrigin>
+    /// The broker's retained messages as last learned (`Bridge+Retained.swift`).
+    var retainedCache: RetainedCache
+    var retainedReplays = RetainedReplays()
+    var replayTimers: [TopicFilter: Scheduled<Void>] = [:]
+    /// Persistent sessions whose client is away, by client id, and their subscription keys
+    /// (`Bridge+Sessions.swift`).
+    var storedSessions: [String: StoredSession] = [:]
+    var storedSessionKeys: [LocalConnectionID: String] = [:]
 
     /// - Parameters:
     ///   - resetLines: how to reset the ESP (GPIO or modem lines), or `nil` when no reset is wired.
@@ -127,6 +143,8 @@ public final class Bridge {
         self.readyLine = readyLine
         self.logger = logger
         self.outbound = OutboundPublishes(capacity: configuration.maximumPendingPublishes)
+        self.retainedCache = RetainedCache(
+            maximumMessages: configuration.retainedCacheMessages, maximumBytes: configuration.retainedCacheBytes)
         self.reassembler = MessageReassembler(maximumMessageSize: configuration.maximumMessageSize)
         status.link.device = configuration.device
         status.link.baudRate = configuration.baudRate
@@ -141,6 +159,10 @@ public final class Bridge {
         snapshot.traffic.brokerSubscriptions = subscriptions.upstreamFilters.count
         snapshot.traffic.brokerSubscriptionsAcknowledged = acknowledgedFilters.count
         snapshot.traffic.pendingPublishes = outbound.count
+        snapshot.traffic.retainedCached = retainedCache.count
+        snapshot.traffic.retainedEvicted = retainedCache.evictions
+        snapshot.traffic.storedSessions = storedSessions.count
+        snapshot.traffic.queuedForSessions = storedSessions.values.reduce(0) { $0 + $1.pending.count }
         return snapshot
     }
 
@@ -154,6 +176,23 @@ public final class Bridge {
             clients[connection]?.deliver(topic: Self.statusTopic, payload: payload, qos: .atMostOnce, retain: true)
         }
     }
+
+    /// The birth: retained `online` on the status topic each time the ESP reaches the broker. The
+    /// broker publishes the ESP's will, retained `offline`, when that connection is lost (`espConfig`).
+    func publishBirth() {
+        guard let topic = configuration.statusTopic else { return }
+        logger.info("publishing the birth 'online' (retained) to '\(topic)'")
+        let origin = PublishOrigin(connection: Self.daemonConnection, packetID: 0, qos: .atLeastOnce)
+        if !forwardUpstream(
+            topic: topic, payload: ByteBuffer(string: Self.birthPayload), qos: .atLeastOnce, retain: true,
+            origin: origin)
+        {
+            logger.error("outbound queue full; the birth is not published")
+        }
+    }
+
+    static let birthPayload = "online"
+    static let willPayload = "offline"
 
     func statusPayload() -> ByteBuffer {
         ByteBuffer(bytes: StatusEncoding.json(currentStatus))

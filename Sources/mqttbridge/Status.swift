@@ -76,6 +76,10 @@ enum StatusReport {
             "traffic: \(traffic.publishedToBroker) published, \(traffic.receivedFromBroker) received, "
                 + "\(traffic.droppedQoS0) qos 0 dropped, \(traffic.rejected) rejected, "
                 + "\(traffic.droppedFromBroker) from the broker dropped")
+        lines.append(
+            "mqtt:    \(traffic.retainedCached) retained cached (\(traffic.retainedEvicted) evicted), "
+                + "\(traffic.willsPublished) wills published, \(traffic.storedSessions) sessions away holding "
+                + "\(traffic.queuedForSessions) messages (\(traffic.droppedFromSessionQueues) dropped)")
         return lines.joined(separator: "\n")
     }
 

@@ -110,6 +110,29 @@ struct MQTTBridgeDaemon: AsyncParsableCommand {
     @Option(help: "WiFi password (empty for an open network).")
     var wifiPassword = ""
 
+    @Option(
+        help: ArgumentHelp(
+            "Where the daemon publishes retained 'online' once the ESP reaches the broker; the ESP's broker will "
+                + "publishes retained 'offline' there when that connection is lost. Default: mqttbridge/CLIENT-ID/status.",
+            valueName: "topic"))
+    var statusTopic: String?
+
+    @Flag(help: "Publish no birth and set no will on the ESP's broker connection.")
+    var noBirth = false
+
+    @Option(
+        help: ArgumentHelp(
+            "How many retained messages the daemon keeps for local subscribers while the broker cannot be reached.",
+            valueName: "N"))
+    var retainedCache = 1000
+
+    @Option(
+        help: ArgumentHelp(
+            "How many qos 1 messages a persistent local session (clean session 0) keeps while its client is away; "
+                + "beyond that the oldest are dropped.",
+            valueName: "N"))
+    var sessionQueue = 1000
+
     @Option(help: "Seconds to wait for the ESP's HELLO after a reset before resetting it again.")
     var helloTimeout = 5
 
@@ -152,6 +175,27 @@ struct MQTTBridgeDaemon: AsyncParsableCommand {
         }
         if let clientId, clientId.isEmpty {
             throw ValidationError("--client-id must not be empty")
+        }
+        if noBirth, statusTopic != nil {
+            throw ValidationError("--no-birth publishes no status: drop one of --no-birth and --status-topic")
+        }
+        if let statusTopic {
+            try checkStatusTopic(statusTopic, "--status-topic")
+        }
+        guard (0...1_000_000).contains(retainedCache) else {
+            throw ValidationError("--retained-cache must be between 0 and 1000000 messages, not \(retainedCache)")
+        }
+        guard (0...1_000_000).contains(sessionQueue) else {
+            throw ValidationError("--session-queue must be between 0 and 1000000 messages, not \(sessionQueue)")
+        }
+    }
+
+    /// A status topic must be a topic name a broker accepts, and not one of the daemon's `$bridge/` topics.
+    private func checkStatusTopic(_ topic: String, _ source: String) throws {
+        guard BridgeConfiguration.isPublishableTopic(topic) else {
+            throw ValidationError(
+                "\(source) '\(topic)' is not a topic name to publish to (no '+', '#', leading '$' or empty topic): "
+                    + "give --status-topic or --no-birth")
         }
     }
 
@@ -220,6 +264,13 @@ struct MQTTBridgeDaemon: AsyncParsableCommand {
         configuration.linkTimeout = .seconds(linkTimeout)
         configuration.maximumBaudRate = maxBaud
         configuration.maximumMessageSize = maxMessageSize
+        configuration.retainedCacheMessages = retainedCache
+        configuration.sessionQueueSize = sessionQueue
+        if !noBirth {
+            let topic = statusTopic ?? "mqttbridge/\(configuration.broker.clientID)/status"
+            try checkStatusTopic(topic, "the default status topic (from --client-id)")
+            configuration.statusTopic = topic
+        }
         let group = ServiceGroup(
             services: [BridgeService(configuration: configuration, logger: logger)],
             gracefulShutdownSignals: [.sigterm, .sigint],

@@ -41,3 +41,21 @@ import Testing
         #expect(table.recipients(of: "$SYS/a").isEmpty, "wildcards do not match $ topics")
     }
 }
+
+@Suite struct SubscriptionTableTransferTests {
+    @Test func aTransferMovesSubscriptionsWithoutChangingTheBrokerOnes() throws {
+        var table = SubscriptionTable()
+        let filter = try TopicFilter("s/#")
+        let newUpstream = table.subscribe(1, filter: filter, qos: .atLeastOnce)
+        let alreadyUpstream = table.subscribe(2, filter: filter, qos: .atMostOnce)
+        #expect(newUpstream && !alreadyUpstream)
+        table.transfer(from: 1, to: 3)
+        #expect(table.upstreamFilters.map(\.description) == ["s/#"])
+        #expect(table.qos(of: 3, for: filter) == .atLeastOnce)
+        #expect(table.qos(of: 1, for: filter) == nil)
+        let freedBySecond = table.removeClient(2)
+        let freedByMoved = table.removeClient(3)
+        #expect(freedBySecond.isEmpty)
+        #expect(freedByMoved.map(\.description) == ["s/#"], "the moved holder counts once")
+    }
+}

@@ -1,4 +1,5 @@
 import BridgeGPIO
+import BridgeMQTT
 
 /// Everything the daemon needs to run: where the ESP is, how to reach the broker, where to serve
 /// local clients. Built from the command line by `mqttbridged`.
@@ -91,6 +92,17 @@ public struct BridgeConfiguration: Sendable {
     public var maximumMessageSize = 256 * 1024
     /// How many qos 1 publishes the daemon holds for the ESP before it stops reading from publishers.
     public var maximumPendingPublishes = 10_000
+    /// Where the daemon publishes its retained birth (`online`, once the ESP reaches the broker) and
+    /// the ESP's broker will (`offline`); `nil` publishes neither.
+    public var statusTopic: String?
+    /// Bounds of the host's copy of the broker's retained messages.
+    public var retainedCacheMessages = 1000
+    public var retainedCacheBytes = 4 << 20
+    /// How many qos 1 messages a persistent local session keeps while its client is away.
+    public var sessionQueueSize = 1000
+    /// How long the broker's retained messages for a new local subscription may keep arriving after
+    /// its SUBACK (see `RetainedReplays`).
+    public var retainedReplayGrace: Duration = .seconds(3)
 
     public init(
         device: String, baudRate: Int, reset: ResetMethod, socketPath: String, broker: Broker, wifi: WiFi
@@ -101,5 +113,11 @@ public struct BridgeConfiguration: Sendable {
         self.socketPath = socketPath
         self.broker = broker
         self.wifi = wifi
+    }
+
+    /// Whether the daemon may publish to `topic` itself: a valid topic name, outside the `$` topics
+    /// brokers reserve and the daemon's own `$bridge/`.
+    public static func isPublishableTopic(_ topic: String) -> Bool {
+        (try? TopicName(topic)) != nil && !topic.hasPrefix("$")
     }
 }

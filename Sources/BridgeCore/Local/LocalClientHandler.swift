@@ -41,8 +41,10 @@ final class LocalClientHandler: ChannelInboundHandler {
         switch packet {
         case .publish(let publish):
             bridge.localPublish(session, publish)
-        case .pubAck, .pubComp:
-            // Acknowledgements of what we delivered: nothing is retransmitted to clean sessions yet.
+        case .pubAck(let pubAck):
+            bridge.localPubAck(session, packetID: pubAck.packetId)
+        case .pubComp:
+            // Deliveries never go out at qos 2 (the link carries qos 1 at most): nothing to settle.
             break
         case .pubRec(let pubRec):
             session.write(.pubRel(MQTTPubRel(packetId: pubRec.packetId)))
@@ -55,6 +57,7 @@ final class LocalClientHandler: ChannelInboundHandler {
         case .pingReq:
             session.write(.pingResp)
         case .disconnect:
+            bridge.localDisconnect(session)
             context.close(promise: nil)
         case .connect, .connAck, .subAck, .unsubAck, .pingResp:
             violation(context, "sent \(packet.type), which only a server sends")

@@ -9,7 +9,11 @@ final class LocalClientSession {
     var isConnected = false
     /// Reading paused because the outbound queue is full (back-pressure, not dropping).
     var isPaused = false
-    private var nextPacketID: UInt16 = 1
+    /// From CONNECT; published upstream when the connection ends without DISCONNECT (MQTT 3.1.1 §3.1.2.5).
+    var will: MQTTWill?
+    /// Clean session 0 keeps `state` and the subscriptions after the connection (§3.1.2.4).
+    var cleanSession = true
+    var state = LocalSessionState()
 
     init(id: LocalConnectionID, channel: any Channel) {
         self.id = id
@@ -25,17 +29,39 @@ final class LocalClientSession {
 
     /// Sends a message to this client at `qos`.
     func deliver(topic: String, payload: ByteBuffer, qos: MQTTQoS, retain: Bool) {
+        deliver(LocalDelivery(topic: topic, payload: payload, qos: qos, retain: retain))
+    }
+
+    func deliver(_ delivery: LocalDelivery) {
         guard isConnected else { return }
         var packetID: UInt16?
-        if qos != .atMostOnce {
-            packetID = nextPacketID
-            nextPacketID = nextPacketID == UInt16.max ? 1 : nextPacketID + 1
+        if delivery.qos != .atMostOnce {
+            let id = state.allocatePacketID()
+            packetID = id
+            // Only a persistent session sends unacknowledged ones again, so only it keeps them.
+            if !cleanSession { state.sent(delivery, packetID: id) }
         }
-        write(.publish(MQTTPublish(topic: topic, payload: payload, qos: qos, retain: retain, packetId: packetID)))
+        write(
+            .publish(
+                MQTTPublish(
+                    topic: delivery.topic, payload: delivery.payload, qos: delivery.qos, retain: delivery.retain,
+                    packetId: packetID)))
+    }
+
+    /// Sends the deliveries a previous connection of this session left unacknowledged (MQTT-4.4.0-1).
+    func redeliverUnacknowledged() {
+        for (packetID, delivery) in state.unacknowledgedInOrder {
+            write(
+                .publish(
+                    MQTTPublish(
+                        topic: delivery.topic, payload: delivery.payload, qos: delivery.qos, retain: delivery.retain,
+                        dup: true, packetId: packetID)))
+        }
     }
 
     /// The broker took the client's publish: finish the client's qos 1 (PUBACK) or qos 2 (PUBREC) flow.
     func acknowledgePublish(packetID: UInt16, qos: MQTTQoS) {
+        if qos == .exactlyOnce { state.qos2Acknowledged(packetID: packetID) }
         guard isConnected, channel.isActive else { return }
         switch qos {
         case .atMostOnce: return

@@ -48,6 +48,21 @@ public struct SubscriptionTable: Sendable {
         return filters.keys.filter { release($0) }
     }
 
+    /// Moves a client's subscriptions to another key (a persistent session on a new connection).
+    /// The broker subscriptions do not change.
+    public mutating func transfer(from old: LocalConnectionID, to new: LocalConnectionID) {
+        guard old != new, let filters = byClient.removeValue(forKey: old) else { return }
+        for filter in byClient[new, default: [:]].keys where filters[filter] != nil {
+            _ = release(filter)
+        }
+        byClient[new, default: [:]].merge(filters) { _, moved in moved }
+    }
+
+    /// A client's qos for `filter`, when it holds it.
+    public func qos(of client: LocalConnectionID, for filter: TopicFilter) -> MQTTQoS? {
+        byClient[client]?[filter]
+    }
+
     /// Who receives a message on `topic`: each matching client once, at the highest qos among its
     /// matching subscriptions (MQTT 3.1.1 §3.3.5 allows either; once per client is what users expect).
     public func recipients(of topic: String) -> [(client: LocalConnectionID, qos: MQTTQoS)] {

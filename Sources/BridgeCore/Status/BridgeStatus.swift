@@ -88,6 +88,16 @@ public struct BridgeStatus: Codable, Sendable, Equatable {
         /// Messages from the broker dropped on the host: larger than `--max-message-size`, or
         /// fragments that did not make a whole message.
         public var droppedFromBroker = 0
+        /// Retained messages the host holds, and those evicted to stay within its bounds.
+        public var retainedCached = 0
+        public var retainedEvicted = 0
+        /// Wills of local clients published upstream.
+        public var willsPublished = 0
+        /// Persistent local sessions whose client is away, the messages they hold, and those dropped
+        /// because a session's queue was full.
+        public var storedSessions = 0
+        public var queuedForSessions = 0
+        public var droppedFromSessionQueues = 0
     }
 
     public var link = Link()
