@@ -365,9 +365,22 @@ extension Bridge {
     private func sendHello(peerWindow: UInt8) {
         endSession()
         startLinkFeatures()
-        session = LinkSession(
-            configuration: .init(receiveWindow: Self.hostReceiveWindow), peerWindow: peerWindow, now: .now())
+        session = LinkSession(configuration: sessionConfiguration, peerWindow: peerWindow, now: .now())
         send(.hello(hostHello))
+    }
+
+    /// How this side of the session acknowledges. On a slow line a publish of ours goes out only
+    /// every frame-time, so an ACK waits for as long as one largest frame takes on the line at the
+    /// start rate (10 ms at least): the next publish usually carries it instead of an ACK frame of
+    /// its own, which at 115200 baud saved 3 % of the line for 256-byte qos 1 messages. Every
+    /// second frame is acknowledged at once, as the ESP's send queue holds only a few.
+    var sessionConfiguration: LinkSession.Configuration {
+        var session = LinkSession.Configuration(receiveWindow: Self.hostReceiveWindow)
+        let largestFrame = COBS.maximumEncodedLength(bodyLength: peerMaximumBody) + 1  // and its delimiter
+        let frameTime = TimeAmount.nanoseconds(Int64(largestFrame) * 10 * 1_000_000_000 / Int64(configuration.baudRate))
+        session.acknowledgementDelay = max(.milliseconds(10), frameTime)
+        session.acknowledgeAfter = 2
+        return session
     }
 
     private func endSession() {

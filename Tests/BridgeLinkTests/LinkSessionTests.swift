@@ -165,6 +165,29 @@ private struct Pair {
         #expect(acknowledgement.first?.ack == LinkFrame.Acknowledgement(ack: 1, credit: 8))
     }
 
+    @Test func aLongerDelayIsCutShortByTheSecondFrameOrCarriedByAFrameOfOurOwn() {
+        var configuration = LinkSession.Configuration(receiveWindow: 32)
+        configuration.acknowledgementDelay = .milliseconds(45)
+        configuration.acknowledgeAfter = 2
+        let start = NIODeadline.uptimeNanoseconds(1_000_000_000)
+        var receiver = LinkSession(configuration: configuration, peerWindow: 4, now: start)
+        var sender = LinkSession(configuration: .init(receiveWindow: 4), peerWindow: 32, now: start)
+        let frames = sender.send(Pair.message("a"), now: start) + sender.send(Pair.message("b"), now: start)
+
+        let first = receiver.receive(frames[0], now: start)
+        #expect(first.frames.isEmpty, "the first frame waits for the delay")
+        #expect(receiver.nextDeadline == start + .milliseconds(45))
+        let second = receiver.receive(frames[1], now: start + .milliseconds(1))
+        #expect(second.frames.map(\.type) == [.ack], "the second one is acknowledged at once")
+        #expect(second.frames.first?.ack?.ack == 2)
+
+        let third = sender.send(Pair.message("c"), now: start)
+        _ = receiver.receive(third[0], now: start + .milliseconds(2))
+        let ours = receiver.send(Pair.message("reply"), now: start + .milliseconds(3))
+        #expect(ours.first?.ack?.ack == 3, "a frame of our own carries the acknowledgement")
+        #expect(receiver.expire(now: start + .milliseconds(50)).frames.isEmpty, "and no ACK frame follows")
+    }
+
     @Test func roundTripSamplesSetTheTimeout() {
         var pair = Pair()
         let frames = pair.host.send(Pair.message("a"), now: pair.now)

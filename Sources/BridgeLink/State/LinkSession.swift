@@ -11,8 +11,13 @@ public struct LinkSession: Sendable {
     public struct Configuration: Sendable, Hashable {
         /// The credit this side grants: frames it accepts beyond `ack` (1–127).
         public var receiveWindow: UInt8
-        /// How long a delivered frame may wait for its acknowledgement (§8.3).
+        /// How long a delivered frame may wait for its acknowledgement (§8.3), in the hope that a
+        /// frame of our own carries it.
         public var acknowledgementDelay: TimeAmount = .milliseconds(10)
+        /// Delivered frames that are acknowledged at once, without waiting for the delay: by
+        /// default half the credit granted, so the sender never stalls. A peer with a small send
+        /// queue needs fewer (TCP acknowledges every second segment for the same reason).
+        public var acknowledgeAfter: Int
         /// The longest silence this side allows itself while the session is up (§8.5).
         public var heartbeatInterval: TimeAmount = .seconds(1)
         /// After this many transmissions of one frame without the peer acknowledging anything new
@@ -22,6 +27,7 @@ public struct LinkSession: Sendable {
         public init(receiveWindow: UInt8) {
             precondition((1...127).contains(receiveWindow), "a window is 1 to 127 frames (§8.3)")
             self.receiveWindow = receiveWindow
+            self.acknowledgeAfter = (Int(receiveWindow) + 1) / 2
         }
     }
 
@@ -152,8 +158,7 @@ public struct LinkSession: Sendable {
             output.delivered.append(frame)
             deliveredSinceAcknowledgement += 1
             if acknowledgementDue == nil { acknowledgementDue = now + configuration.acknowledgementDelay }
-            // Acknowledge at once when half the granted credit is used, so the sender never stalls.
-            if deliveredSinceAcknowledgement * 2 >= Int(configuration.receiveWindow) {
+            if deliveredSinceAcknowledgement >= configuration.acknowledgeAfter {
                 output.frames.append(makeAcknowledgement(reject: false, now: now))
             }
         } else if distance >= 128 {
