@@ -177,6 +177,8 @@ def wire_comparison():
     # 254 bytes, +1), delimiter. The real frame is built by the daemon; this is its size.
     body = 5 + 1 + 2 + 2 + len(topic) + data + 4
     ours = body + 1 + body // 254 + 1
+    # Once the topic has an id (§8.7), a u16 id replaces its str16.
+    with_id = body - len(topic) + 1 + (body - len(topic)) // 254 + 1
     # ESP-AT (peers.md §2.1): AT+MQTTPUB=0,"<topic>","<data>",1,0\r\n, data with no characters to escape.
     esp_at = len('AT+MQTTPUB=0,"') + len(topic) + len('","') + data + len('",1,0\r\n')
 
@@ -186,7 +188,7 @@ def wire_comparison():
     def arg(n):
         return (2 + n + 3) // 4 * 4
     esp_link = 1 + 8 + arg(len(topic)) + arg(data) + arg(2) + arg(1) + arg(1) + 2 + 1
-    return ours, esp_at, esp_link
+    return ours, with_id, esp_at, esp_link
 
 
 def main():
@@ -221,10 +223,11 @@ def main():
     widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
     for row in [header] + rows:
         print("  ".join(str(c).rjust(w) for c, w in zip(row, widths)))
-    ours, esp_at, esp_link = wire_comparison()
+    ours, with_id, esp_at, esp_link = wire_comparison()
     print()
     print("one 100-byte qos 1 publish on a 20-character topic, bytes on the wire host → ESP:")
-    print(f"  mqttbridge link v2: {ours}   ESP-AT AT+MQTTPUB: {esp_at}   esp-link SLIP MQTT_PUBLISH: {esp_link}")
+    print(f"  mqttbridge link v2: {ours} ({with_id} once the topic has an id)   ESP-AT AT+MQTTPUB: {esp_at}   "
+          f"esp-link SLIP MQTT_PUBLISH: {esp_link}")
 
 
 if __name__ == "__main__":
