@@ -10,6 +10,7 @@ The binaries come from MQTTBRIDGE_BIN (scripts/test sets it to `swift build --sh
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -30,6 +31,17 @@ def wait_until(predicate, timeout, what):
         return harness.wait_until(predicate, timeout, what)
     except TimeoutError as error:
         pytest.fail(str(error))
+
+
+def esp_sim_command(path, command):
+    """One command to esp-sim's control socket (docs/esp-sim.md §5); its answer after `ok`."""
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(30)
+        s.connect(str(path))
+        s.sendall(command.encode() + b"\n")
+        answer = s.makefile().readline().rstrip("\n")
+    assert answer.startswith("ok"), answer
+    return answer[2:].strip()
 
 
 class Process:

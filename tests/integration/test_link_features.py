@@ -2,10 +2,9 @@
 in fragments (§8.6), topic ids (§8.7) and the line-rate switch (§8.8) with its fallback."""
 
 import random
-import socket
 
 import pytest
-from conftest import Collector, Stack, wait_until
+from conftest import Collector, Stack, esp_sim_command, wait_until
 
 SMALL, LARGE = 4096, 100 * 1024
 
@@ -15,18 +14,8 @@ def payload(size, seed):
     return random.Random(seed).randbytes(size)
 
 
-def esp_sim(path, command):
-    """One esp-sim control command; its answer without the leading `ok`."""
-    with socket.socket(socket.AF_UNIX) as s:
-        s.connect(str(path))
-        s.sendall(command.encode() + b"\n")
-        answer = s.makefile().readline().rstrip("\n")
-    assert answer.startswith("ok"), answer
-    return answer[2:].strip()
-
-
 def wire_stats(path):
-    return dict(kv.split("=", 1) for kv in esp_sim(path, "stats").split())
+    return dict(kv.split("=", 1) for kv in esp_sim_command(path, "stats").split())
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import paho.mqtt.client as mqtt
 import paho.mqtt.publish as broker_publish
 import pytest
 
-from conftest import Collector, Stack, wait_until
+from conftest import Collector, Stack, esp_sim_command, wait_until
 
 STATUS_TOPIC = "mqttbridge/mqttbridge-test/status"
 
@@ -26,15 +26,6 @@ def at_broker(stack, topic, payload, qos=1, retain=False):
 def flush(collector, topic="flush/never"):
     """A SUBSCRIBE round trip: whatever the server sent the collector before its SUBACK has arrived."""
     collector.subscribe(topic)
-
-
-def control(path, command):
-    with socket.socket(socket.AF_UNIX) as s:
-        s.connect(str(path))
-        s.sendall(command.encode() + b"\n")
-        answer = s.makefile().readline()
-    assert answer.startswith("ok"), answer
-    return answer
 
 
 @pytest.fixture
@@ -115,7 +106,7 @@ def test_while_the_broker_is_unreachable_a_new_subscriber_gets_the_cached_retain
     wait_until(lambda: first.messages, 15, "the retained message at the first subscriber")
     wait_until(lambda: (s := stack.status()) and s["traffic"]["retainedCached"] >= 1, 15, "the retained cache")
 
-    control(stack.control, "wifi down")
+    esp_sim_command(stack.control, "wifi down")
     wait_until(lambda: (s := stack.status()) and s["broker"]["state"] != "connected", 30, "the broker to be gone")
     offline = Collector("cache-offline", path=stack.socket)
     offline.subscribe("cache/#")
@@ -181,7 +172,7 @@ def test_birth_online_and_the_esp_connection_will_offline_are_retained_at_the_br
     wait_until(lambda: watcher.messages, 15, "the birth")
     assert watcher.messages == [(STATUS_TOPIC, b"online", 1, True)]
 
-    control(stack.control, "wifi down")
+    esp_sim_command(stack.control, "wifi down")
     wait_until(lambda: len(watcher.messages) >= 2, 30, "the ESP's will at the broker")
     assert watcher.messages[1] == (STATUS_TOPIC, b"offline", 1, False)
     late = Collector("status-late", port=stack.broker.port)
@@ -189,7 +180,7 @@ def test_birth_online_and_the_esp_connection_will_offline_are_retained_at_the_br
     wait_until(lambda: late.messages, 15, "the retained will")
     assert late.messages == [(STATUS_TOPIC, b"offline", 1, True)]
 
-    control(stack.control, "wifi up")
+    esp_sim_command(stack.control, "wifi up")
     wait_until(lambda: len(watcher.messages) >= 3, 60, "the birth again")
     assert watcher.messages[2] == (STATUS_TOPIC, b"online", 1, False)
     watcher.close()

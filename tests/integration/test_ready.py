@@ -1,21 +1,11 @@
 """READY watching: the daemon notices an ESP that stopped by READY falling, recovers with the
 subscriptions restored, and says from READY why a reset brought no HELLO."""
 
-import socket
 import subprocess
 
 import paho.mqtt.publish as broker_publish
 
-from conftest import BIN, Collector, Stack, wait_until
-
-
-def control(path, command):
-    with socket.socket(socket.AF_UNIX) as s:
-        s.connect(str(path))
-        s.sendall(command.encode() + b"\n")
-        answer = s.makefile().readline()
-    assert answer.startswith("ok"), answer
-    return answer
+from conftest import BIN, Collector, Stack, esp_sim_command, wait_until
 
 
 def test_a_crashed_esp_is_noticed_by_ready_and_serves_again_with_its_subscriptions(tmp_path, broker):
@@ -27,7 +17,7 @@ def test_a_crashed_esp_is_noticed_by_ready_and_serves_again_with_its_subscriptio
         subscriber.subscribe("ready/#")
         stack.wait_for_broker_subscriptions(1)
 
-        control(ctl, "reboot")
+        esp_sim_command(ctl, "reboot")
         wait_until(lambda: "READY fell" in stack.daemon.log(), 10, "the daemon to log that READY fell")
         status = wait_until(
             lambda: (s := stack.status()) and s["esp"]["readyDrops"] >= 1 and s["esp"]["ready"] == "high"

@@ -41,8 +41,6 @@ extension LinkIncoming: LinkPayloadCodable {
 
     private static let qosMask: UInt8 = 0b0000_0011
     private static let retainBit: UInt8 = 0b0000_0100
-    private static let topicIDBit: UInt8 = 0b0000_1000
-    private static let lengthBit: UInt8 = 0b0001_0000
 
     init(from reader: inout LinkPayloadReader) throws(LinkMessageError) {
         let flags = try reader.readU8("flags")
@@ -50,14 +48,7 @@ extension LinkIncoming: LinkPayloadCodable {
         guard let qos = LinkQoS(rawValue: flags & Self.qosMask) else {
             throw reader.malformed("qos \(flags & Self.qosMask) is not 0 or 1")
         }
-        var topic = ""
-        var topicID: UInt16?
-        if flags & Self.topicIDBit != 0 {
-            topicID = try reader.readU16("topic_id")
-        } else {
-            topic = try reader.readStr16("topic")
-        }
-        let totalLength = flags & Self.lengthBit != 0 ? try reader.readU32("total_length") : nil
+        let (topic, topicID, totalLength) = try LinkTopicField.read(flags: flags, from: &reader)
         self.init(
             qos: qos, retain: flags & Self.retainBit != 0, topic: topic, topicID: topicID, totalLength: totalLength,
             payload: reader.readRest())
@@ -65,15 +56,10 @@ extension LinkIncoming: LinkPayloadCodable {
 
     func write(to writer: inout LinkPayloadWriter) throws(LinkMessageEncodingError) {
         var flags = self.qos.rawValue | (self.retain ? Self.retainBit : 0)
-        if self.topicID != nil { flags |= Self.topicIDBit }
-        if self.totalLength != nil { flags |= Self.lengthBit }
+        flags |= LinkTopicField.flags(topicID: self.topicID, totalLength: self.totalLength)
         writer.writeU8(flags)
-        if let topicID = self.topicID {
-            writer.writeU16(topicID)
-        } else {
-            try writer.writeStr16(self.topic, field: "topic")
-        }
-        if let totalLength = self.totalLength { writer.writeU32(totalLength) }
+        try LinkTopicField.write(
+            topic: self.topic, topicID: self.topicID, totalLength: self.totalLength, to: &writer)
         writer.writeRest(self.payload)
     }
 }
