@@ -104,6 +104,12 @@ struct MQTTBridgeDaemon: AsyncParsableCommand {
     @Option(help: "Broker keepalive in seconds (0 disables).")
     var keepalive = 60
 
+    @Flag(
+        help: ArgumentHelp(
+            "Connect the ESP to the broker with clean session 0: the broker keeps its subscriptions and the qos 1 "
+                + "messages not yet delivered to the host while it is away, and sends them on reconnect."))
+    var persistentSession = false
+
     @Option(help: "WiFi network name.")
     var wifiSsid: String
 
@@ -257,7 +263,7 @@ struct MQTTBridgeDaemon: AsyncParsableCommand {
             socketPath: socket,
             broker: .init(
                 host: host, port: port, clientID: clientId ?? defaultClientID(), username: username,
-                password: password, keepAlive: keepalive),
+                password: password, keepAlive: keepalive, cleanSession: !persistentSession),
             wifi: .init(ssid: wifiSsid, password: wifiPassword)
         )
         configuration.helloTimeout = .seconds(helloTimeout)

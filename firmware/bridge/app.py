@@ -165,6 +165,7 @@ class Bridge:
                 e = link.next()
                 if e < 0:
                     link.flush(0)  # acknowledge the batch at once
+                    self.mqtt.flush()  # the broker's PUBACKs the host's acks allow
                     await wait(link.stream)
                     link.read()
                     continue

@@ -15,7 +15,7 @@ def start(hw):
     k.q = bytearray(SIZES[2])
     k.tt = bytearray(SIZES[5])
     from bridge.app import Bridge
-    from bridge.mqtt import COPIES, MAX_HELD
+    from bridge.mqtt import COPIES, MAX_HELD, AWAIT
 
     k.stream = hw.uart
     k.baud = hw.baud
@@ -55,7 +55,8 @@ def start(hw):
     c.sock = c.poll = c.down = None
     c.rb = bytearray(64)
     c.buf = bytearray(13)
-    c.t = [0, 0, 0, 0, -1, None, 1, None]
+    # 8-11: inbound qos 1 messages awaiting the host (mqtt.py).
+    c.t = [0, 0, 0, 0, -1, None, 1, None, 0, 0, 0, bytearray(5 * AWAIT)]
     import asyncio
 
     asyncio.create_task(c.run())

@@ -123,10 +123,10 @@ _DROPPED = const(4)  # frames we did not send: too large for the host, no room, 
 # Indexes of Link.s, the state of the session (8.1-8.5), of the queue and of
 # the receiver. Other modules use some by number (marked *): keep in step.
 _GEN = const(0)  # sessions so far (0: no host HELLO yet, so no sequenced frame) *
-_UNA = const(1)  # snd_una: seq of the oldest entry in the queue
+_UNA = const(1)  # snd_una: seq of the oldest entry in the queue *
 _SENT = const(2)  # entries sent at least once (snd_nxt = snd_una + this)
-_N = const(3)  # entries in the queue
-_ACKD = const(4)  # the host's latest ack and credit
+_N = const(3)  # entries in the queue *
+_ACKD = const(4)  # the host's latest ack and credit *
 _CR = const(5)  # *
 _RCV = const(6)  # rcv_nxt *
 _NEED = const(7)  # bit 0: an ACK is due, bit 1: a REJ is due
@@ -147,7 +147,7 @@ _SN = const(21)  # and their number
 _CL = const(22)  # a MESSAGE frame is being built at qe *
 _PARK = const(23)  # a MESSAGE is being read: other frames are held back *
 _OPEN = const(24)  # a fragment with MORE went out: the MESSAGE is not finished
-_CG = const(25)  # the session the MESSAGE being read belongs to
+_CG = const(25)  # the session the MESSAGE being read belongs to *
 _PTOP = const(26)  # (unused: topic ids the host accepts from us)
 _RATE = const(27)  # the UART's rate (8.8) *
 _PMAX = const(28)  # the host's max_body (at most ours) *

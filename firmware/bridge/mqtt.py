@@ -75,8 +75,32 @@ _SEND_MS = const(2000)  # a packet that cannot be written this long: dead connec
 _RETRY_MS = const(10000)  # a qos 1 publish not acknowledged this long is sent again
 _TICK_MS = const(250)  # supervision period
 _STALL_MS = const(5000)  # a fragmented PUBLISH with no fragment for this long is given up
+# Inbound qos 1 messages the host has not yet acknowledged (5.11): the
+# broker's PUBACK waits for the host's link ack of the MESSAGE's last frame.
+# When this many wait, the reader stops reading and the broker's in-flight
+# window throttles it. Each costs 5 bytes of one table (t[_WT]).
+AWAIT = const(8)
+_SILENT_MS = const(3000)  # as link.py's: a host this long silent may never ack
+_REDO = "qos 1 messages lost by the host: redelivery"
+# Indexes of t (boot.py makes it) for the inbound qos 1 messages: lost by
+# the host and not acknowledged to the broker; the session of the table;
+# how many wait; the table: AWAIT PUBACK packets, then the seq of each
+# message's last frame.
+_LOST = const(8)
+_WG = const(9)
+_NW = const(10)
+_WT = const(11)
+# link.py's indexes in Link.s: session, snd_una, entries queued, the host's
+# ack, when it was last heard, the session of the MESSAGE being read.
+_GEN = const(0)
+_UNA = const(1)
+_N = const(3)
+_ACKD = const(4)
+_HEARD = const(17)
+_CG = const(25)
 # The configuration is the list of CONFIG values indexed by key (config.py).
 _KEEPALIVE = const(8)
+_CLEAN = const(9)
 # Link messages used here (firmware-protocol.md section 5).
 _PUBACK = const(0x20)
 _SUBACK = const(0x21)
@@ -202,6 +226,39 @@ class MQTTClient:
             self.write(b)
         return True
 
+    def flush(self):
+        # PUBACK to the broker for the inbound qos 1 messages the host now
+        # holds: those whose last MESSAGE frame its ack covers (5.11).
+        # Called after each batch the link reads and every supervision tick.
+        # Messages the host lost (a new link session, or silent for 3 s:
+        # their frames may never be acknowledged) are acknowledged too with
+        # a clean session, whose broker would not send them again anyway;
+        # with a persistent one they stay with the broker, and run()
+        # reconnects once the host is back so that it sends them again.
+        t = self.t
+        n = t[_NW]
+        if not n:
+            return
+        s = self.app.link.s
+        b = t[_WT]
+        k = 0
+        if s[_GEN] != t[_WG] or ticks_diff(ticks_ms(), s[_HEARD]) >= _SILENT_MS:
+            if not (self.cfg and self.cfg[_CLEAN]):
+                t[_LOST] = 1
+                t[_NW] = 0
+                return
+            k = n
+        while k < n and (s[_ACKD] - 1 - b[4 * AWAIT + k]) & 255 < 128:
+            k += 1
+        if not k or t[4] >= 0 or self.state != _CONNECTED:
+            return  # nothing covered yet, or a fragmented PUBLISH is being written
+        m = memoryview(b)
+        self.write(m[: 4 * k])
+        n -= k
+        m[: 4 * n] = m[4 * k : 4 * (k + n)]
+        m[4 * AWAIT : 4 * AWAIT + n] = m[4 * AWAIT + k : 4 * AWAIT + k + n]
+        t[_NW] = n
+
     def stop(self, e):
         # The connection is failing (e: text or exception): run() closes it.
         if self.down is None:
@@ -271,6 +328,12 @@ class MQTTClient:
                             continue
                         if ka and ticks_diff(now, t[0]) > ka * 3 // 2:
                             self.stop("keepalive timeout")  # nothing heard for 1.5 periods
+                        self.flush()
+                        s = app.link.s
+                        if t[_LOST] and t[4] < 0 and s[_GEN] and ticks_diff(now, s[_HEARD]) < _SILENT_MS:
+                            # The host is back: a clean reconnect (no will)
+                            # makes the broker send what it lost again.
+                            self.stop(_REDO)
                         if t[4] >= 0:
                             # A fragmented PUBLISH is being written: nothing
                             # else may go, unless it stalls.
@@ -294,7 +357,7 @@ class MQTTClient:
                 except Exception as e:
                     self.stop(e)
                 finally:
-                    if self.state == _CONNECTED and (self.down is None or self.down == "reconfigured"):
+                    if self.state == _CONNECTED and (self.down is None or self.down == "reconfigured" or self.down == _REDO):
                         try:
                             self.sock.write(b"\xe0\x00")  # DISCONNECT
                         except OSError:
@@ -315,6 +378,10 @@ class MQTTClient:
                     if t[4] >= 0 and not t[5]:
                         ev(_PUBACK, "HB", 0, 1)  # a qos 0 one cut short
                     t[4] = -1
+                    # Inbound qos 1 messages not acknowledged: the broker
+                    # sends them again after the reconnect (persistent
+                    # session) or has dropped them (clean session).
+                    t[_NW] = t[_LOST] = 0
                 if not self.state:
                     continue  # no broker connection was tried
                 if self.state == _CONNECTED:
@@ -439,6 +506,7 @@ class MQTTClient:
                 if q > 1 or n < 0:
                     raise ValueError("bad packet")  # we subscribe with qos 1 at most
                 v = L.s[_PMAX]
+                w = -1  # the session and seq of its last frame once queued
                 # The first frame holds the topic and total_length at least;
                 # room for it as a whole, or as large a frame as can be.
                 c = await L.open(2 + min(v, 16 + i + n), 1) if i + 16 <= v else -2
@@ -467,6 +535,10 @@ class MQTTClient:
                         if i < k:
                             await self.read(f, i)
                         n -= k
+                        i = L.s
+                        if not n and i[_CG] == i[_GEN]:
+                            # close() queues it as the next entry.
+                            w = i[_GEN] << 8 | (i[_UNA] + i[_N]) & 255
                         L.close(e + k, 4 if n else 0)  # MORE while some is left
                         if not n:
                             break
@@ -485,14 +557,39 @@ class MQTTClient:
                     if k < n:
                         await self.read(n, k)
                 if q:
-                    # Acknowledged once the MESSAGE is queued for the host
-                    # (or dropped for good), but never in the middle of a
-                    # fragmented PUBLISH being written.
-                    while self.t[4] >= 0:
-                        await asyncio.sleep_ms(10)
-                    h[0] = 0x40
-                    h[1] = 2
-                    self.write(hm[0:4])
+                    # Acknowledged to the broker once the host holds it:
+                    # its packet id waits in the table for the host's ack
+                    # (flush), AWAIT at most, the reader waiting for room.
+                    f = self.t
+                    self.flush()
+                    while w >= 0 and f[_NW] >= AWAIT:
+                        await asyncio.sleep_ms(5)
+                        self.flush()
+                    k = f[_NW]
+                    i = L.s
+                    if w >> 8 == i[_GEN] and ticks_diff(ticks_ms(), i[_HEARD]) < _SILENT_MS:
+                        if not k:
+                            f[_WG] = i[_GEN]
+                        b = f[_WT]
+                        b[4 * k] = 0x40
+                        b[4 * k + 1] = 2
+                        b[4 * k + 2] = h[2]
+                        b[4 * k + 3] = h[3]
+                        b[4 * AWAIT + k] = w & 255
+                        f[_NW] = k + 1
+                    elif c == -2 or (self.cfg and self.cfg[_CLEAN]):
+                        # Dropped for good (a topic too long for a frame),
+                        # or lost by the host with a clean session, where
+                        # the broker would not send it again: acknowledged
+                        # now, but never in the middle of a fragmented
+                        # PUBLISH being written.
+                        while f[4] >= 0:
+                            await asyncio.sleep_ms(10)
+                        h[0] = 0x40
+                        h[1] = 2
+                        self.write(hm[0:4])
+                    else:
+                        f[_LOST] = 1  # the broker keeps it: run() reconnects for it
         except Exception as e:
             self.stop(e)
         finally:

@@ -3,7 +3,8 @@
 # scripted fake broker on FAKE_PORT for what mosquitto will not do on
 # demand: refuse a CONNACK, fall silent, or leave a publish unacknowledged.
 # The client runs in a real bridge (boot.py) whose link frames are read
-# back with the host codec (App below).
+# back with the host codec (App below). The host acknowledges every frame,
+# unless a test holds its acks (App.hold) to see what waits for them.
 
 import sys
 import os
@@ -72,7 +73,13 @@ class App:
         self.events = []
         self.rd = h.Reader()
         self.msg = None
+        self.hold = False  # True: the host's acks are withheld (ack() gives them)
+        self.seqs = []  # (type, seq, flags) of every sequenced frame received
         asyncio.create_task(self.drain())
+
+    def ack(self, n):
+        # The host's ack: every frame before seq n is delivered.
+        self.link.done(n & 255, 127, 0)
 
     async def drain(self):
         k = self.link
@@ -81,7 +88,10 @@ class App:
             await asyncio.sleep_ms(10)
             k.s[17] = ticks_ms()  # the host is heard (its acks)
             for f in self.rd.feed_frames(bytes(w.out)):
-                k.done((f.seq + 1) & 255, 127, 0) if f.seq is not None else None
+                if f.seq is not None:
+                    self.seqs.append((f.type, f.seq, f.flags))
+                    if not self.hold:
+                        k.done((f.seq + 1) & 255, 127, 0)
                 p = f.payload
                 if f.type == MESSAGE:
                     if self.msg is not None:
@@ -118,10 +128,10 @@ class Stop:  # what the tests did with the client's task: stop it
         self.c.stop("stopped")
 
 
-def start(cid, port=PORT, keepalive=60, will=None):
+def start(cid, port=PORT, keepalive=60, will=None, clean=1):
     from bridge import config
 
-    v = [None, "net", "", "127.0.0.1", port, cid.encode(), None, None, keepalive, 1, None, b"", 0, 0, 0, None]
+    v = [None, "net", "", "127.0.0.1", port, cid.encode(), None, None, keepalive, clean, None, b"", 0, 0, 0, None]
     if will:
         v[10], v[11], v[12], v[13] = will
     config._connect(v)
@@ -232,6 +242,121 @@ class Fake:  # a scripted broker: one connection at a time, polled
 
     def drop(self):
         self.c.close()
+
+
+def publish(topic, pid, payload):
+    # A qos 1 PUBLISH packet from the broker.
+    body = h.s16(topic) + bytes([pid >> 8, pid & 255]) + payload
+    n = len(body)
+    head = bytearray([0x32])
+    while True:
+        head.append(n & 0x7F | (0x80 if n > 127 else 0))
+        n >>= 7
+        if not n:
+            return bytes(head) + body
+
+
+async def fake_client(fake, cid, clean):
+    # A client connected to the scripted broker, the host holding its acks.
+    app, c, task = start(cid, port=FAKE, clean=clean)
+    app.hold = True
+    ok = await fake.accept()
+    p = await fake.packet() if ok else None
+    ok = p and p[0] == 0x10 and p[1][7] & 2 == (2 if clean else 0)
+    fake.send(b"\x20\x02\x00\x00")
+    ok = await until(connected(app)) and ok
+    await asyncio.sleep_ms(100)
+    app.ack(app.seqs[-1][1] + 1)  # WIFI, BROKER: the queue empty for a largest frame
+    return app, c, task, ok
+
+
+def last_message_seq(app):
+    # seq of the last frame of the last complete MESSAGE, or None.
+    m = [s for t, s, f in app.seqs if t == MESSAGE and not f & h.MORE]
+    return m[-1] if m else None
+
+
+async def inbound_qos1():
+    # The broker's PUBACK for an inbound qos 1 message waits until the host
+    # holds it: until the host's ack covers the MESSAGE's last frame.
+    fake = Fake()
+    app, c, task, ok = await fake_client(fake, "test-in1", 1)
+    check("inbound qos 1: connected to the scripted broker", ok, app.events)
+    fake.send(publish(b"t/in", 0x1234, b"y" * 600))  # two MESSAGE fragments
+    ok = await until(lambda: any(t == MESSAGE for t, s, f in app.seqs))
+    first = [s for t, s, f in app.seqs if t == MESSAGE]
+    check("inbound qos 1: the first MESSAGE fragment", ok and len(first) == 1, app.seqs)
+    p = await fake.packet(1000)
+    check("inbound qos 1: no PUBACK while the host has acknowledged nothing", p is None, p)
+    app.ack(first[0] + 1)  # room in the queue for the second fragment
+    ok = await until(lambda: last_message_seq(app) is not None)
+    check("inbound qos 1: the last fragment", ok and len([t for t, s, f in app.seqs if t == MESSAGE]) == 2, app.seqs)
+    p = await fake.packet(1000)
+    check("inbound qos 1: no PUBACK while the host's ack covers only the first fragment", p is None, p)
+    app.ack(last_message_seq(app) + 1)
+    p = await fake.packet()
+    check("inbound qos 1: PUBACK once the host's ack covers the last fragment", p == (0x40, b"\x12\x34"), p)
+    eq("inbound qos 1: nothing waits any more", c.t[10], 0)
+
+    # At most AWAIT wait: the reader then stops reading from the broker.
+    from bridge.mqtt import AWAIT
+
+    n = len(app.link.bodies)
+    for i in range(AWAIT + 2):
+        fake.send(publish(b"t/many", 100 + i, b"m%d" % i))
+    await until(lambda: len(app.link.bodies) >= n + AWAIT + 1)
+    await asyncio.sleep_ms(1000)
+    eq("inbound qos 1: with AWAIT waiting for the host, the reader stops after the next", len(app.link.bodies) - n, AWAIT + 1)
+    p = await fake.packet(300)
+    check("... and no PUBACK goes", p is None, p)
+    app.hold = False
+    app.ack(last_message_seq(app) + 1)
+    ok = await until(lambda: len(app.link.bodies) - n == AWAIT + 2)
+    check("inbound qos 1: the host's ack lets the rest in", ok, len(app.link.bodies) - n)
+    got = []
+    while len(got) < AWAIT + 2:
+        p = await fake.packet()
+        if not p:
+            break
+        got.append(p)
+    eq("inbound qos 1: every one acknowledged to the broker, in order",
+       got, [(0x40, bytes([0, 100 + i])) for i in range(AWAIT + 2)])
+
+    # A new link session loses what the host did not acknowledge. Clean
+    # session: acknowledged all the same (the broker would not send it again).
+    app.hold = True
+    fake.send(publish(b"t/lost", 0x0505, b"lost"))
+    ok = await until(lambda: any(b["topic"] == "t/lost" for b in app.link.bodies))
+    app.link.clear(127)  # a host HELLO
+    p = await fake.packet()
+    check("clean session: a qos 1 message lost by a new link session is acknowledged", ok and p == (0x40, b"\x05\x05"), p)
+    task.cancel()
+    fake.drop()
+    await asyncio.sleep_ms(300)
+
+    # Persistent session: not acknowledged; once the host is back, a clean
+    # reconnect (DISCONNECT: no will) makes the broker send it again.
+    app, c, task, ok = await fake_client(fake, "test-in2", 0)
+    check("persistent session: connected to the scripted broker", ok, app.events)
+    fake.send(publish(b"t/lost", 0x0606, b"lost"))
+    ok = await until(lambda: any(b["topic"] == "t/lost" for b in app.link.bodies))
+    app.link.clear(127)  # a host HELLO; the host is heard (App.drain)
+    p = await fake.packet()
+    check("persistent session: a lost qos 1 message is not acknowledged; DISCONNECT instead", ok and p and p[0] == 0xE0, p)
+    check("... and the client connects again", await fake.accept())
+    p = await fake.packet()
+    check("... CONNECT with clean session 0", p and p[0] == 0x10 and not p[1][7] & 2, p)
+    fake.send(b"\x20\x02\x01\x00")  # session present
+    check("... connected", await until(connected(app, 2)), app.events)
+    n = len(app.link.bodies)
+    app.hold = False
+    fake.send(b"\x3a" + publish(b"t/lost", 0x0606, b"lost")[1:])  # DUP
+    ok = await until(lambda: len(app.link.bodies) > n)
+    p = await fake.packet()
+    check("... the broker's resend reaches the host and is acknowledged", ok and p == (0x40, b"\x06\x06"), (app.link.bodies[n:], p))
+    task.cancel()
+    fake.drop()
+    fake.s.close()
 
 
 async def main():
@@ -368,6 +493,9 @@ async def main():
     check("its PUBACK delivered", await until(lambda: (500, 0) in fapp.of(PUBACK)), fapp.events)
     ftask.cancel()
     fake.drop()
+    fake.s.close()
+    await asyncio.sleep_ms(300)
+    await inbound_qos1()
 
 
 asyncio.run(main())
