@@ -272,6 +272,7 @@ extension Bridge {
     private func receivedBrokerState(_ broker: LinkBrokerState) {
         status.broker.state = "\(broker.state)"
         status.broker.reason = broker.reason
+        if !broker.reason.isEmpty { status.broker.lastReason = broker.reason }
         status.broker.returnCode = Int(broker.returnCode)
         let wasConnected = brokerConnected
         brokerConnected = broker.state == .connected

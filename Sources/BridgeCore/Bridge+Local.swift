@@ -183,7 +183,11 @@ extension Bridge {
 
     func localSubscribe(_ session: LocalClientSession, _ subscribe: MQTTSubscribe) {
         var returnCodes: [MQTTSubAck.ReturnCode] = []
-        var sendStatus = false
+        var statusFilters: [TopicFilter] = []
+        if subscribe.subscriptions.contains(where: { $0.filter.hasPrefix(Self.localTopicPrefix) }) {
+            // Before this client is among the subscribers: it gets the current values once, retained.
+            refreshStatusTopics(includingCounters: false)
+        }
         var servedFromCache: [(TopicFilter, MQTTQoS)] = []
         for subscription in subscribe.subscriptions {
             guard let filter = try? TopicFilter(subscription.filter) else {
@@ -195,7 +199,7 @@ extension Bridge {
             returnCodes.append(.granted(granted))
             if subscription.filter.hasPrefix(Self.localTopicPrefix) {
                 _ = localTopicSubscriptions.subscribe(session.id, filter: filter, qos: granted)
-                sendStatus = sendStatus || filter.matches(Self.statusTopic)
+                statusFilters.append(filter)
             } else {
                 _ = subscriptions.subscribe(session.id, filter: filter, qos: granted)
                 subscribeUpstream(filter, for: session)
@@ -203,9 +207,7 @@ extension Bridge {
             }
         }
         session.write(.subAck(MQTTSubAck(packetId: subscribe.packetId, returnCodes: returnCodes)))
-        if sendStatus {
-            session.deliver(topic: Self.statusTopic, payload: statusPayload(), qos: .atMostOnce, retain: true)
-        }
+        if !statusFilters.isEmpty { sendStatusTopics(matching: statusFilters, to: session) }
         for (filter, qos) in servedFromCache { deliverCachedRetained(matching: filter, qos: qos, to: session) }
     }
 

@@ -10,7 +10,8 @@ import NIOCore
 /// Every method runs on one event loop, which serialises all state changes without locks: channel
 /// handlers reach the bridge through `NIOLoopBound`. The link handshake lives in `Bridge+ESP.swift`,
 /// the local MQTT side in `Bridge+Local.swift`,
-/// retained messages in `Bridge+Retained.swift`, persistent local sessions in `Bridge+Sessions.swift`.
+/// retained messages in `Bridge+Retained.swift`, persistent local sessions in `Bridge+Sessions.swift`,
+/// the `$bridge/…` status topics in `Bridge+StatusTopics.swift`.
 public final class Bridge {
     /// Where the handshake with the ESP stands (firmware-protocol.md §6).
     enum LinkState: Equatable {
@@ -114,6 +115,9 @@ public final class Bridge {
     var acknowledgedFilters: Set<String> = []
     /// Subscriptions to the daemon's own `$bridge/…` topics.
     var localTopicSubscriptions = SubscriptionTable()
+    /// What each `$bridge/…` part topic last carried, and the timer that refreshes them.
+    var statusTopicTracker = StatusTopicTracker()
+    var statusTopicTimer: Scheduled<Void>?
     var clients: [LocalConnectionID: LocalClientSession] = [:]
     var connectionsByClientIdentifier: [String: LocalConnectionID] = [:]
     var nextConnectionID: LocalConnectionID = 1
@@ -166,15 +170,13 @@ public final class Bridge {
         return snapshot
     }
 
-    /// Sends the status to every local subscriber of `$bridge/status`.
+    /// The state changed: sends the status to every local subscriber of `$bridge/status`, and the
+    /// parts that changed to those of their topics (`Bridge+StatusTopics.swift`).
     func publishStatus() {
-        let recipients = localTopicSubscriptions.recipients(of: Self.statusTopic)
-        guard !recipients.isEmpty else { return }
-        let payload = statusPayload()
-        for (connection, _) in recipients {
-            // Status is a snapshot: qos 0 is enough, a newer one follows any change.
-            clients[connection]?.deliver(topic: Self.statusTopic, payload: payload, qos: .atMostOnce, retain: true)
+        if !localTopicSubscriptions.recipients(of: Self.statusTopic).isEmpty {
+            deliverToLocalTopicSubscribers(topic: Self.statusTopic, payload: statusPayload())
         }
+        refreshStatusTopics(includingCounters: false)
     }
 
     /// The birth: retained `online` on the status topic each time the ESP reaches the broker. The

@@ -123,6 +123,7 @@ public struct BridgeService: Service, CustomStringConvertible {
 
         let connector = try await loop.submit {
             let connector = SerialLinkConnector(bridge: bridge.value, current: currentDevice.value)
+            bridge.value.startStatusTopicRefresh()
             connector.connect()
             return NIOLoopBound(connector, eventLoop: loop)
         }.get()
@@ -130,7 +131,10 @@ public struct BridgeService: Service, CustomStringConvertible {
         try? await gracefulShutdown()
         logger.info("shutting down")
         try? await server.close()
-        try? await loop.submit { connector.value.stop() }.get()
+        try? await loop.submit {
+            bridge.value.stopStatusTopicRefresh()
+            connector.value.stop()
+        }.get()
         unlink(configuration.socketPath)
         try? await group.shutdownGracefully()
     }

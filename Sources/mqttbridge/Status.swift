@@ -67,7 +67,11 @@ enum StatusReport {
         if !status.wifi.reason.isEmpty { wifi += " (\(status.wifi.reason))" }
         lines.append(wifi)
         var broker = "broker:  \(status.broker.state) (\(status.broker.address))"
-        if !status.broker.reason.isEmpty { broker += ": \(status.broker.reason)" }
+        if !status.broker.reason.isEmpty {
+            broker += ": \(status.broker.reason)"
+        } else if !status.broker.lastReason.isEmpty {
+            broker += " (last reason: \(status.broker.lastReason))"
+        }
         lines.append(broker)
         lines.append(
             "local:   \(traffic.localClients) clients, \(traffic.localSubscriptions) subscriptions "

@@ -72,6 +72,9 @@ public struct BridgeStatus: Codable, Sendable, Equatable {
         public var address = ""
         public var reason = ""
         public var returnCode = 0
+        /// The last reason the ESP gave (why the connection ended or failed), kept while it
+        /// reconnects and after, where `reason` is empty again.
+        public var lastReason = ""
     }
 
     public struct Traffic: Codable, Sendable, Equatable {
