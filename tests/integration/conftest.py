@@ -121,10 +121,15 @@ class Collector:
 class Stack:
     """esp-sim + mqttbridged against a broker, in one temporary directory."""
 
-    def __init__(self, directory, broker, start_sim=True, daemon_args=(), sim_args=(), firmware=None):
-        """`sim_args` go to esp-sim; `firmware` replaces the bridge firmware's directory."""
+    def __init__(self, directory, broker, start_sim=True, daemon_args=(), sim_args=(), firmware=None,
+                 controlled=False):
+        """`sim_args` go to esp-sim; `firmware` replaces the bridge firmware's directory;
+        `controlled` gives esp-sim a control socket at `self.control` (see esp_sim_command)."""
         self.directory = Path(directory)
         self.sim_args = list(sim_args)
+        self.control = self.directory / "esp-sim.sock" if controlled else None
+        if controlled:
+            self.sim_args += ["--control", str(self.control)]
         self.firmware = Path(firmware or ROOT / "firmware")
         self.broker = broker
         self.link = self.directory / "esp-link"
@@ -202,6 +207,17 @@ def stack(tmp_path, broker):
     s = Stack(tmp_path, broker)
     try:
         s.wait_for_broker()
+        yield s
+    finally:
+        s.stop()
+
+
+@pytest.fixture
+def controlled_stack(tmp_path, broker):
+    """A stack whose esp-sim takes control commands at `stack.control`."""
+    s = Stack(tmp_path, broker, controlled=True)
+    try:
+        s.wait_for_broker(timeout=45)
         yield s
     finally:
         s.stop()

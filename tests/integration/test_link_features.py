@@ -23,10 +23,7 @@ def paced_stack(tmp_path, broker, request):
     """A stack on a wire paced at 115200 baud with a control socket; `request.param` holds extra
     (daemon_args, sim_args)."""
     daemon_args, sim_args = request.param
-    control = tmp_path / "esp-sim.sock"
-    s = Stack(tmp_path, broker, daemon_args=daemon_args,
-              sim_args=("--baud", "115200", "--control", str(control), *sim_args))
-    s.control = control
+    s = Stack(tmp_path, broker, daemon_args=daemon_args, sim_args=("--baud", "115200", *sim_args), controlled=True)
     try:
         s.wait_for_broker(timeout=45)
         yield s

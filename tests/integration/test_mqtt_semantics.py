@@ -11,7 +11,6 @@ import textwrap
 
 import paho.mqtt.client as mqtt
 import paho.mqtt.publish as broker_publish
-import pytest
 
 from conftest import Collector, Stack, esp_sim_command, wait_until
 
@@ -26,19 +25,6 @@ def at_broker(stack, topic, payload, qos=1, retain=False):
 def flush(collector, topic="flush/never"):
     """A SUBSCRIBE round trip: whatever the server sent the collector before its SUBACK has arrived."""
     collector.subscribe(topic)
-
-
-@pytest.fixture
-def controlled_stack(tmp_path, broker):
-    """A stack whose esp-sim takes control commands (`stack.control`)."""
-    ctl = tmp_path / "control.sock"
-    s = Stack(tmp_path, broker, sim_args=["--control", str(ctl)])
-    s.control = ctl
-    try:
-        s.wait_for_broker()
-        yield s
-    finally:
-        s.stop()
 
 
 # MARK: - Retained messages

@@ -9,15 +9,14 @@ from conftest import BIN, Collector, Stack, esp_sim_command, wait_until
 
 
 def test_a_crashed_esp_is_noticed_by_ready_and_serves_again_with_its_subscriptions(tmp_path, broker):
-    ctl = tmp_path / "control.sock"
-    stack = Stack(tmp_path, broker, sim_args=["--control", str(ctl)])
+    stack = Stack(tmp_path, broker, controlled=True)
     try:
         stack.wait_for_broker()
         subscriber = Collector("local-sub", path=stack.socket)
         subscriber.subscribe("ready/#")
         stack.wait_for_broker_subscriptions(1)
 
-        esp_sim_command(ctl, "reboot")
+        esp_sim_command(stack.control, "reboot")
         wait_until(lambda: "READY fell" in stack.daemon.log(), 10, "the daemon to log that READY fell")
         status = wait_until(
             lambda: (s := stack.status()) and s["esp"]["readyDrops"] >= 1 and s["esp"]["ready"] == "high"

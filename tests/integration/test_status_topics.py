@@ -2,24 +2,12 @@
 its parts, each sent again only when it changed."""
 
 import json
-import socket
 
 import paho.mqtt.client as mqtt
-import pytest
-from conftest import Collector, Stack, wait_until
+from conftest import Collector, esp_sim_command, wait_until
 
 PARTS = ("$bridge/link", "$bridge/wifi", "$bridge/broker", "$bridge/esp", "$bridge/counters")
 TOPICS = ("$bridge/status", *PARTS)
-
-
-def esp_sim(path, command):
-    """One esp-sim control command; its answer without the leading `ok`."""
-    with socket.socket(socket.AF_UNIX) as s:
-        s.connect(str(path))
-        s.sendall(command.encode() + b"\n")
-        answer = s.makefile().readline().rstrip("\n")
-    assert answer.startswith("ok"), answer
-    return answer[2:].strip()
 
 
 def of_topic(collector, topic):
@@ -46,19 +34,6 @@ def assert_sent_on_change_only(collector):
                     if topic != "$bridge/counters" or not retain]
         repeats = [p for previous, p in zip(payloads, payloads[1:]) if previous == p]
         assert not repeats, f"{topic} sent again unchanged: {repeats}"
-
-
-@pytest.fixture
-def controlled_stack(tmp_path, broker):
-    """A stack whose esp-sim takes control commands (wifi down/up)."""
-    control = tmp_path / "esp-sim.sock"
-    s = Stack(tmp_path, broker, sim_args=("--control", str(control)))
-    s.control = control
-    try:
-        s.wait_for_broker(timeout=45)
-        yield s
-    finally:
-        s.stop()
 
 
 def test_subscriber_to_bridge_wildcard_gets_every_topic_retained(stack):
@@ -108,14 +83,14 @@ def test_wifi_down_and_up_change_wifi_and_broker_topics(controlled_stack):
     watcher.subscribe("$bridge/#", qos=1)
     snapshot(watcher)
 
-    esp_sim(stack.control, "wifi down")
+    esp_sim_command(stack.control, "wifi down")
     wait_until(lambda: latest(watcher, "$bridge/wifi")["state"] == "down", 30, "$bridge/wifi down")
     wait_until(lambda: latest(watcher, "$bridge/broker")["connected"] is False, 30, "$bridge/broker disconnected")
     assert ("down", "AP lost") in [(p["state"], p["reason"]) for p, _ in of_topic(watcher, "$bridge/wifi")]
     changes = of_topic(watcher, "$bridge/wifi")[1:]
     assert changes and not any(retain for _, retain in changes), "a live change carries retain 0"
 
-    esp_sim(stack.control, "wifi up")
+    esp_sim_command(stack.control, "wifi up")
     wait_until(lambda: latest(watcher, "$bridge/wifi")["state"] == "up", 60, "$bridge/wifi up again")
     wait_until(lambda: latest(watcher, "$bridge/broker")["connected"] is True, 60, "$bridge/broker connected again")
     assert any(not p["connected"] for p, _ in of_topic(watcher, "$bridge/broker")[1:-1])
