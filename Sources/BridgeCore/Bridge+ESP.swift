@@ -337,6 +337,9 @@ extension Bridge {
                 status.traffic.publishedToBroker += 1
                 clients[entry.origin.connection]?.acknowledgePublish(
                     packetID: entry.origin.packetID, qos: entry.origin.qos)
+                if entry.origin.connection == Self.daemonConnection, entry.origin.packetID == Self.farewellPacketID {
+                    farewellDelivered()
+                }
             }
         case .rejected:
             if let entry = outbound.settle(ack.messageID) {

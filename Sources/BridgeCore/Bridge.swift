@@ -54,6 +54,8 @@ public final class Bridge {
     static let localTopicPrefix = "$bridge/"
     /// The origin of the daemon's own publishes (birth, wills): no local connection has id 0.
     static let daemonConnection: LocalConnectionID = 0
+    /// Completed when the broker acknowledges the farewell (`publishFarewell`).
+    var farewell: EventLoopPromise<Void>?
 
     let configuration: BridgeConfiguration
     let eventLoop: any EventLoop
@@ -193,8 +195,46 @@ public final class Bridge {
         }
     }
 
+    /// The farewell: retained `offline` on the status topic when the daemon stops. The ESP keeps
+    /// its broker connection while the daemon is gone, so its will would not say so. Waits for the
+    /// broker's PUBACK at most `timeout`; the future always succeeds, as stopping must go on.
+    func publishFarewell(timeout: TimeAmount) -> EventLoopFuture<Void> {
+        let promise = eventLoop.makePromise(of: Void.self)
+        guard let topic = configuration.statusTopic, linkState == .running, brokerConnected else {
+            promise.succeed()
+            return promise.futureResult
+        }
+        let origin = PublishOrigin(
+            connection: Self.daemonConnection, packetID: Self.farewellPacketID, qos: .atLeastOnce)
+        guard
+            forwardUpstream(
+                topic: topic, payload: ByteBuffer(string: Self.willPayload), qos: .atLeastOnce, retain: true,
+                origin: origin)
+        else {
+            promise.succeed()
+            return promise.futureResult
+        }
+        logger.info("publishing 'offline' (retained) to '\(topic)' before stopping")
+        farewell = promise
+        eventLoop.assumeIsolated().scheduleTask(in: timeout) { [self] in
+            guard let farewell else { return }
+            logger.warning("the broker did not acknowledge 'offline' within \(timeout.nanoseconds / 1_000_000) ms")
+            self.farewell = nil
+            farewell.succeed()
+        }
+        return promise.futureResult
+    }
+
+    /// The broker acknowledged the farewell.
+    func farewellDelivered() {
+        farewell?.succeed()
+        farewell = nil
+    }
+
     static let birthPayload = "online"
     static let willPayload = "offline"
+    /// Tells the farewell's PUBACK from the birth's and the wills' (packet id 0).
+    static let farewellPacketID: UInt16 = 1
 
     func statusPayload() -> ByteBuffer {
         ByteBuffer(bytes: StatusEncoding.json(currentStatus))

@@ -130,6 +130,7 @@ public struct BridgeService: Service, CustomStringConvertible {
 
         try? await gracefulShutdown()
         logger.info("shutting down")
+        try? await loop.flatSubmit { bridge.value.publishFarewell(timeout: .seconds(2)) }.get()
         try? await server.close()
         try? await loop.submit {
             bridge.value.stopStatusTopicRefresh()

@@ -173,6 +173,22 @@ def test_birth_online_and_the_esp_connection_will_offline_are_retained_at_the_br
     late.close()
 
 
+def test_a_stopping_daemon_says_offline_although_the_esp_stays_connected(stack):
+    watcher = Collector("farewell-watch", port=stack.broker.port)
+    watcher.subscribe(STATUS_TOPIC)
+    wait_until(lambda: watcher.messages, 15, "the birth")
+    assert stack.daemon.stop() == 0
+    wait_until(lambda: len(watcher.messages) >= 2, 15, "the farewell at the broker")
+    assert watcher.messages[1] == (STATUS_TOPIC, b"offline", 1, False)
+    assert "publishing 'offline' (retained)" in stack.daemon.log_path.read_text()
+    late = Collector("farewell-late", port=stack.broker.port)
+    late.subscribe(STATUS_TOPIC)
+    wait_until(lambda: late.messages, 15, "the retained farewell")
+    assert late.messages == [(STATUS_TOPIC, b"offline", 1, True)]
+    watcher.close()
+    late.close()
+
+
 def test_no_birth_publishes_no_status(tmp_path, broker):
     stack = Stack(tmp_path, broker, daemon_args=["--no-birth"])
     try:
