@@ -175,10 +175,13 @@ def wire_comparison():
     topic, data = "t" * 20, 100
     # Ours (version 2 header: type, flags, seq, ack, credit), PUBLISH fields, CRC-32, COBS (+1 per
     # 254 bytes, +1), delimiter. The real frame is built by the daemon; this is its size.
+    def on_wire(body):
+        return body + 1 + body // 254 + 1
+
     body = 5 + 1 + 2 + 2 + len(topic) + data + 4
-    ours = body + 1 + body // 254 + 1
+    ours = on_wire(body)
     # Once the topic has an id (§8.7), a u16 id replaces its str16.
-    with_id = body - len(topic) + 1 + (body - len(topic)) // 254 + 1
+    with_id = on_wire(body - len(topic))
     # ESP-AT (peers.md §2.1): AT+MQTTPUB=0,"<topic>","<data>",1,0\r\n, data with no characters to escape.
     esp_at = len('AT+MQTTPUB=0,"') + len(topic) + len('","') + data + len('",1,0\r\n')
 

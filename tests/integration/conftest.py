@@ -40,7 +40,7 @@ def esp_sim_command(path, command):
         s.connect(str(path))
         s.sendall(command.encode() + b"\n")
         answer = s.makefile().readline().rstrip("\n")
-    assert answer.startswith("ok"), answer
+    assert answer.startswith("ok"), f"esp-sim refused '{command}': {answer}"
     return answer[2:].strip()
 
 

@@ -5,11 +5,10 @@ fails on a lost, reordered, false or altered message, and prints what the faults
 import os
 import random
 import re
-import socket
 import threading
 import time
 
-from conftest import Collector, Stack, wait_until
+from conftest import Collector, Stack, esp_sim_command, wait_until
 
 # Fixed seeds, so that a failing run can be replayed (esp-sim's bit errors and noise bytes, and the
 # moments and sizes of the faults the tests inject); LINK_FAULTS_SEED tries others.
@@ -17,43 +16,41 @@ WIRE_SEED = int(os.environ.get("LINK_FAULTS_SEED", "20240611"))
 
 
 class SimControl:
-    """A client of esp-sim's control socket (docs/esp-sim.md §5): one command, one answer line."""
+    """esp-sim's control socket shared by the test and its fault-injecting threads: one command at
+    a time."""
 
     def __init__(self, path):
-        self.path = str(path)
+        self.path = path
         self.lock = threading.Lock()
 
     def command(self, line):
-        with self.lock, socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-            s.settimeout(10)
-            s.connect(self.path)
-            s.sendall(line.encode() + b"\n")
-            answer = b""
-            while not answer.endswith(b"\n"):
-                chunk = s.recv(4096)
-                if not chunk:
-                    break
-                answer += chunk
-        answer = answer.decode().strip()
-        assert answer.startswith("ok"), f"esp-sim refused '{line}': {answer}"
-        return answer
+        with self.lock:
+            return esp_sim_command(self.path, line)
 
     def stats(self):
-        pairs = self.command("stats").split()[1:]
-        return dict(pair.split("=", 1) for pair in pairs)
+        return dict(pair.split("=", 1) for pair in self.command("stats").split())
 
 
 def faulty_stack(directory, broker, sim_args=(), daemon_args=()):
     """A Stack whose esp-sim takes control commands; waits until the bridge reaches the broker."""
-    control_path = directory / "esp-control.sock"
-    stack = Stack(directory, broker, sim_args=(*sim_args, "--control", str(control_path)),
-                  daemon_args=daemon_args)
+    stack = Stack(directory, broker, sim_args=sim_args, daemon_args=daemon_args, controlled=True)
     try:
         stack.wait_for_broker(timeout=60)
     except BaseException:
         stack.stop()
         raise
-    return stack, SimControl(control_path)
+    return stack, SimControl(stack.control)
+
+
+def both_ways(stack, broker, prefix):
+    """A local subscriber to PREFIX/down/#, a broker subscriber to PREFIX/up/# (its broker
+    subscription in place), and a local publisher."""
+    local = Collector("local-sub", path=stack.socket)
+    local.subscribe(f"{prefix}/down/#")
+    upstream = Collector("up", port=broker.port)
+    upstream.subscribe(f"{prefix}/up/#")
+    stack.wait_for_broker_subscriptions(1)
+    return local, upstream, Collector("local-pub", path=stack.socket)
 
 
 class Repeating(threading.Thread):
@@ -216,12 +213,7 @@ def test_a_short_hang_is_ridden_out_without_a_reset(tmp_path, broker):
     # the daemon sent is lost, and retransmission alone must bring every message through.
     stack, sim = faulty_stack(tmp_path, broker, sim_args=("--baud", "115200"))
     try:
-        local = Collector("local-sub", path=stack.socket)
-        local.subscribe("short/down/#")
-        upstream = Collector("up", port=broker.port)
-        upstream.subscribe("short/up/#")
-        stack.wait_for_broker_subscriptions(1)
-        local_publisher = Collector("local-pub", path=stack.socket)
+        local, upstream, local_publisher = both_ways(stack, broker, "short")
         resets_before = stack.status()["link"]["resets"]
 
         sim.command("hang 1.5")
@@ -261,12 +253,7 @@ def test_garbage_on_the_wire_never_yields_a_false_message(tmp_path, broker):
     per_direction = 800
     stack, sim = faulty_stack(tmp_path, broker, sim_args=("--baud", "115200", "--seed", str(WIRE_SEED + 1)))
     try:
-        local = Collector("local-sub", path=stack.socket)
-        local.subscribe("garbage/down/#")
-        upstream = Collector("up", port=broker.port)
-        upstream.subscribe("garbage/up/#")
-        stack.wait_for_broker_subscriptions(1)
-        local_publisher = Collector("local-pub", path=stack.socket)
+        local, upstream, local_publisher = both_ways(stack, broker, "garbage")
 
         rng = random.Random(WIRE_SEED + 2)
         up_sent = [(f"garbage/up/{n}", random_payload(rng)) for n in range(per_direction)]

@@ -151,6 +151,15 @@ def test_the_will_of_a_killed_local_client_is_published_and_a_clean_disconnect_p
 # MARK: - The daemon's birth and will
 
 
+def retained_status(stack, client_id):
+    """What a new broker subscriber to the status topic gets: its retained message."""
+    late = Collector(client_id, port=stack.broker.port)
+    late.subscribe(STATUS_TOPIC)
+    wait_until(lambda: late.messages, 15, "the retained status")
+    late.close()
+    return late.messages
+
+
 def test_birth_online_and_the_esp_connection_will_offline_are_retained_at_the_broker(controlled_stack):
     stack = controlled_stack
     watcher = Collector("status-watch", port=stack.broker.port)
@@ -161,16 +170,12 @@ def test_birth_online_and_the_esp_connection_will_offline_are_retained_at_the_br
     esp_sim_command(stack.control, "wifi down")
     wait_until(lambda: len(watcher.messages) >= 2, 30, "the ESP's will at the broker")
     assert watcher.messages[1] == (STATUS_TOPIC, b"offline", 1, False)
-    late = Collector("status-late", port=stack.broker.port)
-    late.subscribe(STATUS_TOPIC)
-    wait_until(lambda: late.messages, 15, "the retained will")
-    assert late.messages == [(STATUS_TOPIC, b"offline", 1, True)]
+    assert retained_status(stack, "status-late") == [(STATUS_TOPIC, b"offline", 1, True)]
 
     esp_sim_command(stack.control, "wifi up")
     wait_until(lambda: len(watcher.messages) >= 3, 60, "the birth again")
     assert watcher.messages[2] == (STATUS_TOPIC, b"online", 1, False)
     watcher.close()
-    late.close()
 
 
 def test_a_stopping_daemon_says_offline_although_the_esp_stays_connected(stack):
@@ -181,12 +186,8 @@ def test_a_stopping_daemon_says_offline_although_the_esp_stays_connected(stack):
     wait_until(lambda: len(watcher.messages) >= 2, 15, "the farewell at the broker")
     assert watcher.messages[1] == (STATUS_TOPIC, b"offline", 1, False)
     assert "publishing 'offline' (retained)" in stack.daemon.log_path.read_text()
-    late = Collector("farewell-late", port=stack.broker.port)
-    late.subscribe(STATUS_TOPIC)
-    wait_until(lambda: late.messages, 15, "the retained farewell")
-    assert late.messages == [(STATUS_TOPIC, b"offline", 1, True)]
+    assert retained_status(stack, "farewell-late") == [(STATUS_TOPIC, b"offline", 1, True)]
     watcher.close()
-    late.close()
 
 
 def test_no_birth_publishes_no_status(tmp_path, broker):
