@@ -188,6 +188,21 @@ private struct Pair {
         #expect(receiver.expire(now: start + .milliseconds(50)).frames.isEmpty, "and no ACK frame follows")
     }
 
+    @Test func aFragmentWithMoreToFollowIsAcknowledgedAtOnce() {
+        var configuration = LinkSession.Configuration(receiveWindow: 32)
+        configuration.acknowledgementDelay = .milliseconds(45)
+        configuration.acknowledgeAfter = 2
+        let start = NIODeadline.uptimeNanoseconds(1_000_000_000)
+        var receiver = LinkSession(configuration: configuration, peerWindow: 4, now: start)
+        var sender = LinkSession(configuration: .init(receiveWindow: 4), peerWindow: 32, now: start)
+        let fragment = LinkFrame(type: .message, more: true, payload: ByteBuffer(string: "part"))
+        let first = receiver.receive(sender.send(fragment, now: start)[0], now: start)
+        #expect(first.frames.map(\.type) == [.ack], "the sender may have room for this one frame only")
+        #expect(first.frames.first?.ack?.ack == 1)
+        let last = LinkFrame(type: .message, payload: ByteBuffer(string: "end"))
+        #expect(receiver.receive(sender.send(last, now: start)[0], now: start).frames.isEmpty, "the last one waits")
+    }
+
     @Test func roundTripSamplesSetTheTimeout() {
         var pair = Pair()
         let frames = pair.host.send(Pair.message("a"), now: pair.now)

@@ -158,7 +158,9 @@ public struct LinkSession: Sendable {
             output.delivered.append(frame)
             deliveredSinceAcknowledgement += 1
             if acknowledgementDue == nil { acknowledgementDue = now + configuration.acknowledgementDelay }
-            if deliveredSinceAcknowledgement >= configuration.acknowledgeAfter {
+            // A fragment with more to follow is acknowledged at once: its sender streams a message
+            // and may hold room for only one frame until this one is acknowledged (§8.6).
+            if deliveredSinceAcknowledgement >= configuration.acknowledgeAfter || frame.more {
                 output.frames.append(makeAcknowledgement(reject: false, now: now))
             }
         } else if distance >= 128 {
