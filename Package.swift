@@ -25,6 +25,22 @@ let package = Package(
             pkgConfig: "libserialport",
             providers: [.apt(["libserialport-dev"])]
         ),
+        // Debian's libsqlite3: only BridgeSpool imports it.
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        // The durable outbound queue: accepted qos 1/2 publishes on disk until the broker has them.
+        .target(
+            name: "BridgeSpool",
+            dependencies: [
+                "CSQLite",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The link protocol (firmware-protocol.md): frames, messages, codec. No I/O.
         .target(
             name: "BridgeLink",
@@ -56,7 +72,7 @@ let package = Package(
         .target(
             name: "BridgeCore",
             dependencies: [
-                "BridgeLink", "BridgeMQTT", "BridgeSerial", "BridgeGPIO",
+                "BridgeLink", "BridgeMQTT", "BridgeSerial", "BridgeGPIO", "BridgeSpool",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -110,6 +126,7 @@ let package = Package(
         .testTarget(name: "BridgeSerialTests", dependencies: ["BridgeSerial"]),
         .testTarget(name: "BridgeCoreTests", dependencies: ["BridgeCore"]),
         .testTarget(name: "BridgeSimTests", dependencies: ["BridgeSim"]),
+        .testTarget(name: "BridgeSpoolTests", dependencies: ["BridgeSpool"]),
     ],
     swiftLanguageModes: [.v6]
 )

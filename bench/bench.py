@@ -34,9 +34,11 @@ class Bench:
 
     START_RATE = 115200
 
-    def __init__(self, directory, baud):
+    def __init__(self, directory, baud, control=False):
+        """`control` gives esp-sim a control socket at `self.control` (docs/esp-sim.md §5)."""
         self.dir = Path(directory)
         self.baud = baud
+        self.control = self.dir / "esp-sim.sock" if control else None
         self.port = free_port()
         conf = self.dir / "mosquitto.conf"
         conf.write_text(mosquitto_config(self.port))
@@ -55,10 +57,12 @@ class Bench:
         start = min(self.baud, self.START_RATE)
         switch = ["--max-baud", str(self.baud)] if self.baud > start else []
         sim = self.spawn([str(BIN / "esp-sim"), "--link", str(link), "--gpio-root", str(gpio),
-                          "--baud", str(start), "--state-dir", str(self.dir / "state")], "esp-sim", stdout=True)
+                          "--baud", str(start), "--state-dir", str(self.dir / "state"),
+                          *(["--control", str(self.control)] if self.control else [])], "esp-sim", stdout=True)
         assert "ready" in sim.stdout.readline().decode()
         self.spawn([str(BIN / "mqttbridged"), "--device", str(link), "--gpio-root", str(gpio), "--baud", str(start),
-                    *switch, "--socket", self.socket, "--broker", f"127.0.0.1:{self.port}", "--client-id", "bench",
+                    *switch, "--socket", self.socket, "--spool", str(self.dir / "spool"),
+                    "--broker", f"127.0.0.1:{self.port}", "--client-id", "bench",
                     "--wifi-ssid", "mqttbridge-sim", "--log-level", "warning"], "mqttbridged")
         wait_until(lambda: (s := self.status()) and s["broker"]["state"] == "connected"
                    and s["link"]["baudRate"] == self.baud, 60, f"the bridge at {self.baud} baud")

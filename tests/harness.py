@@ -1,5 +1,5 @@
-"""What the integration tests and the benchmark share: free loopback ports, waiting for a
-condition, and the configuration of a private mosquitto."""
+"""What the integration tests and the benchmarks share: free loopback ports, waiting for a
+condition, the configuration of a private mosquitto, and esp-sim's control socket."""
 
 import socket
 import time
@@ -38,3 +38,15 @@ def accepts_connections(port):
         return True
     except OSError:
         return False
+
+
+def esp_sim_command(path, command):
+    """One command to esp-sim's control socket (docs/esp-sim.md §5); its answer after `ok`."""
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(30)
+        s.connect(str(path))
+        s.sendall(command.encode() + b"\n")
+        answer = s.makefile().readline().rstrip("\n")
+    if not answer.startswith("ok"):
+        raise RuntimeError(f"esp-sim refused '{command}': {answer}")
+    return answer[2:].strip()

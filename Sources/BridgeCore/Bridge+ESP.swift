@@ -315,7 +315,7 @@ extension Bridge {
             // Checked before it was queued; a guard against a publish that can never go.
             _ = outbound.settle(entry.messageID)
             status.traffic.rejected += 1
-            clients[entry.origin.connection]?.acknowledgePublish(packetID: entry.origin.packetID, qos: entry.origin.qos)
+            publishSettled(entry.origin)
         }
     }
 
@@ -335,19 +335,14 @@ extension Bridge {
         case .delivered:
             if let entry = outbound.settle(ack.messageID) {
                 status.traffic.publishedToBroker += 1
-                clients[entry.origin.connection]?.acknowledgePublish(
-                    packetID: entry.origin.packetID, qos: entry.origin.qos)
-                if entry.origin.connection == Self.daemonConnection, entry.origin.packetID == Self.farewellPacketID {
-                    farewellDelivered()
-                }
+                publishSettled(entry.origin)
             }
         case .rejected:
             if let entry = outbound.settle(ack.messageID) {
                 status.traffic.rejected += 1
                 logger.error(
                     "the ESP rejected a publish to '\(entry.topic)' (\(entry.payload.readableBytes) B); it is dropped")
-                clients[entry.origin.connection]?.acknowledgePublish(
-                    packetID: entry.origin.packetID, qos: entry.origin.qos)
+                publishSettled(entry.origin)
             } else if ack.messageID == 0 {
                 status.traffic.droppedQoS0 += 1
             }
@@ -359,8 +354,24 @@ extension Bridge {
             outbound.retry(ack.messageID)
             if ack.result == .offline { brokerConnected = false }
         }
-        resumePausedClientsIfRoom()
+        loadSpoolBacklog()
+        updateReadingFromClients()
         pumpOutbound()
+    }
+
+    /// A publish left the outbound queue for good (the broker has it, or it can never be sent):
+    /// whoever waited for that is told.
+    func publishSettled(_ origin: PublishOrigin) {
+        switch origin {
+        case .client(let connection, let packetID, let qos):
+            clients[connection]?.acknowledgePublish(packetID: packetID, qos: qos)
+        case .spooled(let sequence, let size):
+            spool?.remove(sequence, size: size)
+        case .daemon:
+            break
+        case .farewell:
+            farewellDelivered()
+        }
     }
 
     // MARK: - Link session (§8)

@@ -63,6 +63,8 @@ extension Bridge {
             connectionsByClientIdentifier[session.clientIdentifier] = nil
         }
         retainedReplays.removeClient(session.id)
+        session.slowReaderTimer?.cancel()
+        session.slowReaderTimer = nil
         let wasConnected = session.isConnected
         session.isConnected = false
         if wasConnected, let will = session.will {
@@ -87,9 +89,8 @@ extension Bridge {
             return
         }
         status.traffic.willsPublished += 1
-        let origin = PublishOrigin(connection: Self.daemonConnection, packetID: 0, qos: will.qos)
         if !forwardUpstream(
-            topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain, origin: origin)
+            topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain, origin: .daemon)
         {
             logger.error("outbound queue full; the will of \(session.label) is dropped")
         }
@@ -125,7 +126,14 @@ extension Bridge {
             session.acknowledgePublish(packetID: publish.packetId ?? 0, qos: publish.qos)
             return
         }
-        let origin = publish.packetId.map { PublishOrigin(connection: session.id, packetID: $0, qos: publish.qos) }
+        session.hasPublished = true
+        if let packetID = publish.packetId, spool != nil {
+            spoolPublish(publish, packetID: packetID, from: session)
+            return
+        }
+        let origin = publish.packetId.map {
+            PublishOrigin.client(connection: session.id, packetID: $0, qos: publish.qos)
+        }
         guard
             forwardUpstream(
                 topic: publish.topic, payload: publish.payload, qos: publish.qos, retain: publish.retain, origin: origin
@@ -136,6 +144,7 @@ extension Bridge {
             session.channel.close(promise: nil)
             return
         }
+        updateReadingFromClients(publisher: session)
     }
 
     /// Sends a publish toward the broker: qos 0 at once when there is a path, qos 1 and 2 through the
@@ -165,7 +174,7 @@ extension Bridge {
         let copy = ByteBuffer(bytes: payload.readableBytesView)
         guard outbound.enqueue(origin: origin, topic: topic, payload: copy, retain: retain) != nil else { return false }
         if retain { rememberRetained(topic: topic, payload: copy, qos: qos) }
-        if outbound.isFull { pauseReadingFromClients() }
+        updateReadingFromClients()
         pumpOutbound()
         return true
     }
@@ -254,23 +263,90 @@ extension Bridge {
         }
     }
 
-    // MARK: - Back-pressure
+    // MARK: - Clients that do not read
 
-    private func pauseReadingFromClients() {
-        logger.warning(
-            "\(outbound.count) publishes wait for the broker; pausing reads from local clients until it drains")
-        for session in clients.values where !session.isPaused {
-            session.isPaused = true
-            session.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
+    /// A client's unread data passed the high water mark (or fell below the low one again). One
+    /// that stays unwritable for `--slow-client-timeout` is disconnected, so that it holds no more
+    /// memory and no one waits for it; a persistent session keeps its unacknowledged and queued qos 1
+    /// messages for its return. Until then what it holds is bounded by the time and the link's rate
+    /// (every message for it comes over the serial line).
+    func localWritabilityChanged(_ session: LocalClientSession) {
+        guard !session.channel.isWritable else {
+            session.slowReaderTimer?.cancel()
+            session.slowReaderTimer = nil
+            return
+        }
+        guard session.slowReaderTimer == nil else { return }
+        let timeout = configuration.slowClientTimeout
+        session.slowReaderTimer = eventLoop.assumeIsolated().scheduleTask(in: .init(timeout)) { [self] in
+            session.slowReaderTimer = nil
+            guard !session.channel.isWritable, clients[session.id] != nil else { return }
+            status.traffic.slowClientsDisconnected += 1
+            let unread = (try? session.channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0
+            logger.warning(
+                "local client \(session.label) has not read what it was sent for \(timeout) (\(unread) bytes waiting); disconnecting it (--slow-client-timeout)"
+            )
+            session.channel.close(promise: nil)
         }
     }
 
-    func resumePausedClientsIfRoom() {
-        guard outbound.count < outbound.capacity / 2 else { return }
-        for session in clients.values where session.isPaused {
-            session.isPaused = false
-            session.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
-            session.channel.read()
+    // MARK: - Back-pressure
+
+    /// Why reading from local clients must pause now, or `nil`: what they publish has nowhere to go.
+    private var readingPauseReason: String? {
+        if let spool {
+            if spool.uncommittedCount >= Self.maximumUnwrittenPublishes {
+                return "\(spool.uncommittedCount) publishes wait to be written to the spool"
+            }
+            if let spooling = configuration.spool, spooling.whenFull == .backPressure,
+                spool.bytes >= spooling.maximumBytes
+            {
+                return "the spool is full (\(spool.bytes) of \(spooling.maximumBytes) bytes, --spool-size)"
+            }
+            return nil
         }
+        return outbound.isFull ? "\(outbound.count) publishes (\(outbound.bytes) B) wait for the broker" : nil
+    }
+
+    /// Whether reading may go on after a pause: well below the bound that paused it, so that it
+    /// does not flap at every message.
+    private var readingMayResume: Bool {
+        if let spool {
+            guard spool.uncommittedCount < Self.maximumUnwrittenPublishes / 2 else { return false }
+            guard let spooling = configuration.spool, spooling.whenFull == .backPressure else { return true }
+            return spool.bytes < spooling.maximumBytes / 10 * 9
+        }
+        return outbound.isHalfEmpty
+    }
+
+    /// Publishes accepted but not yet on disk before reading pauses: the disk is slower than the
+    /// clients, and their acknowledgements wait anyway.
+    static let maximumUnwrittenPublishes = 5000
+
+    /// Pauses reading from the local clients that publish while a bound is reached (back-pressure:
+    /// publishers wait, nothing is dropped; clients that only subscribe go on), and resumes once
+    /// there is room again. `publisher` is the client whose publish was just accepted.
+    func updateReadingFromClients(publisher: LocalClientSession? = nil) {
+        if !readingPaused, let reason = readingPauseReason {
+            readingPaused = true
+            status.traffic.readPauses += 1
+            logger.warning("\(reason); pausing reads from publishing local clients until there is room")
+            for session in clients.values where session.hasPublished && !session.isPaused { pause(session) }
+        } else if readingPaused, let publisher, !publisher.isPaused {
+            pause(publisher)
+        } else if readingPaused, readingMayResume {
+            readingPaused = false
+            logger.notice("room again; reading from local clients resumes")
+            for session in clients.values where session.isPaused {
+                session.isPaused = false
+                session.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
+                session.channel.read()
+            }
+        }
+    }
+
+    private func pause(_ session: LocalClientSession) {
+        session.isPaused = true
+        session.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
     }
 }

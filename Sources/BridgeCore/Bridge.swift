@@ -1,6 +1,7 @@
 import BridgeGPIO
 import BridgeLink
 import BridgeMQTT
+import BridgeSpool
 import Logging
 import NIOCore
 
@@ -41,19 +42,23 @@ public final class Bridge {
         }
     }
 
-    /// Who is waiting for a qos 1 publish to reach the broker.
-    struct PublishOrigin: Sendable {
-        let connection: LocalConnectionID
-        let packetID: UInt16
-        let qos: MQTTQoS
+    /// Whose qos 1 publish is on its way to the broker, and what its acknowledgement settles.
+    enum PublishOrigin: Sendable {
+        /// A local client's, without a spool: its PUBACK (or PUBREC) waits for the broker's.
+        case client(connection: LocalConnectionID, packetID: UInt16, qos: MQTTQoS)
+        /// A message in the spool: its client was acknowledged once it was on disk; it leaves the
+        /// spool when the broker acknowledges it.
+        case spooled(sequence: UInt64, size: Int)
+        /// The daemon's own: the birth, local clients' wills.
+        case daemon
+        /// The `offline` published while stopping: the daemon waits for its acknowledgement.
+        case farewell
     }
 
     static let software = "mqttbridged 0.1.0"
     static let statusTopic = "$bridge/status"
     /// Filters under this prefix are served by the daemon itself and never go to the broker.
     static let localTopicPrefix = "$bridge/"
-    /// The origin of the daemon's own publishes (birth, wills): no local connection has id 0.
-    static let daemonConnection: LocalConnectionID = 0
     /// Completed when the broker acknowledges the farewell (`publishFarewell`).
     var farewell: EventLoopPromise<Void>?
 
@@ -124,6 +129,13 @@ public final class Bridge {
     var connectionsByClientIdentifier: [String: LocalConnectionID] = [:]
     var nextConnectionID: LocalConnectionID = 1
     var outbound: OutboundPublishes<PublishOrigin>
+    /// The durable outbound queue, `nil` with `--no-spool` (`Bridge+Spool.swift`).
+    let spool: Spool?
+    /// The first spooled publish not in `outbound`: it and all after it wait on disk only.
+    var spoolBacklogStart: UInt64?
+    var spoolLoading = false
+    /// Reading from publishing clients is paused (back-pressure, `updateReadingFromClients`).
+    var readingPaused = false
     /// The broker's retained messages as last learned (`Bridge+Retained.swift`).
     var retainedCache: RetainedCache
     var retainedReplays = RetainedReplays()
@@ -136,19 +148,23 @@ public final class Bridge {
     /// - Parameters:
     ///   - resetLines: how to reset the ESP (GPIO or modem lines), or `nil` when no reset is wired.
     ///   - readyLine: the firmware's READY output, or `nil` when it is not wired.
+    ///   - spool: the opened spool of `configuration.spool`.
     public init(
         configuration: BridgeConfiguration,
         eventLoop: any EventLoop,
         resetLines: (any ESPResetControl)?,
         readyLine: SysfsGPIOLine? = nil,
+        spool: Spool? = nil,
         logger: Logger
     ) {
+        self.spool = spool
         self.configuration = configuration
         self.eventLoop = eventLoop
         self.resetLines = resetLines
         self.readyLine = readyLine
         self.logger = logger
-        self.outbound = OutboundPublishes(capacity: configuration.maximumPendingPublishes)
+        self.outbound = OutboundPublishes(
+            capacity: configuration.maximumPendingPublishes, maximumBytes: configuration.maximumPendingBytes)
         self.retainedCache = RetainedCache(
             maximumMessages: configuration.retainedCacheMessages, maximumBytes: configuration.retainedCacheBytes)
         self.reassembler = MessageReassembler(maximumMessageSize: configuration.maximumMessageSize)
@@ -169,6 +185,7 @@ public final class Bridge {
         snapshot.traffic.retainedEvicted = retainedCache.evictions
         snapshot.traffic.storedSessions = storedSessions.count
         snapshot.traffic.queuedForSessions = storedSessions.values.reduce(0) { $0 + $1.pending.count }
+        snapshot.spool = spoolStatus()
         return snapshot
     }
 
@@ -186,10 +203,9 @@ public final class Bridge {
     func publishBirth() {
         guard let topic = configuration.statusTopic else { return }
         logger.info("publishing the birth 'online' (retained) to '\(topic)'")
-        let origin = PublishOrigin(connection: Self.daemonConnection, packetID: 0, qos: .atLeastOnce)
         if !forwardUpstream(
             topic: topic, payload: ByteBuffer(string: Self.birthPayload), qos: .atLeastOnce, retain: true,
-            origin: origin)
+            origin: .daemon)
         {
             logger.error("outbound queue full; the birth is not published")
         }
@@ -204,12 +220,10 @@ public final class Bridge {
             promise.succeed()
             return promise.futureResult
         }
-        let origin = PublishOrigin(
-            connection: Self.daemonConnection, packetID: Self.farewellPacketID, qos: .atLeastOnce)
         guard
             forwardUpstream(
                 topic: topic, payload: ByteBuffer(string: Self.willPayload), qos: .atLeastOnce, retain: true,
-                origin: origin)
+                origin: .farewell)
         else {
             promise.succeed()
             return promise.futureResult
@@ -233,8 +247,6 @@ public final class Bridge {
 
     static let birthPayload = "online"
     static let willPayload = "offline"
-    /// Tells the farewell's PUBACK from the birth's and the wills' (packet id 0).
-    static let farewellPacketID: UInt16 = 1
 
     func statusPayload() -> ByteBuffer {
         ByteBuffer(bytes: StatusEncoding.json(currentStatus))

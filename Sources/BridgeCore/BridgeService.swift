@@ -2,6 +2,7 @@ import BridgeGPIO
 import BridgeLink
 import BridgeMQTT
 import BridgeSerial
+import BridgeSpool
 import Logging
 import NIOCore
 import NIOPosix
@@ -16,6 +17,7 @@ public enum BridgeStartupError: Error, CustomStringConvertible {
     case serial(SerialDeviceError)
     case gpio(GPIOError)
     case socket(path: String, detail: String)
+    case spool(SpoolError)
 
     public var description: String {
         switch self {
@@ -24,6 +26,7 @@ public enum BridgeStartupError: Error, CustomStringConvertible {
         case .socket(let path, let detail):
             return "cannot serve the local socket \(path): \(detail): check that its directory exists and is writable "
                 + "and that no other mqttbridged is running (--socket)"
+        case .spool(let error): return error.description
         }
     }
 }
@@ -93,6 +96,14 @@ public struct BridgeService: Service, CustomStringConvertible {
         let configuration = self.configuration
         let logger = self.logger
         let (bridge, currentDevice) = try await loop.submit {
+            var spool: Spool?
+            if let spooling = configuration.spool {
+                do throws(SpoolError) {
+                    spool = try Spool(directory: spooling.directory, eventLoop: loop, logger: logger)
+                } catch {
+                    throw BridgeStartupError.spool(error)
+                }
+            }
             let current = CurrentSerialDevice()
             let reset: (any ESPResetControl)?
             switch configuration.reset {
@@ -106,16 +117,26 @@ public struct BridgeService: Service, CustomStringConvertible {
                 NIOLoopBound(
                     Bridge(
                         configuration: configuration, eventLoop: loop, resetLines: reset, readyLine: gpioLines?.ready,
-                        logger: logger),
+                        spool: spool, logger: logger),
                     eventLoop: loop),
                 NIOLoopBound(current, eventLoop: loop)
             )
         }.get()
+        if let spooling = configuration.spool {
+            logger.info(
+                "spooling accepted qos 1 and 2 publishes in \(spooling.directory) (at most \(spooling.maximumBytes) bytes, when full: \(spooling.whenFull.rawValue))"
+            )
+        } else {
+            logger.info(
+                "no spool (--no-spool): accepted publishes are held in memory and acknowledged once the broker has them"
+            )
+        }
 
         let server: any Channel
         do {
             server = try await LocalMQTTServer.bind(path: configuration.socketPath, bridge: bridge, group: loop)
         } catch {
+            try? await loop.flatSubmit { bridge.value.closeSpool() }.get()
             try? await group.shutdownGracefully()
             throw BridgeStartupError.socket(path: configuration.socketPath, detail: "\(error)")
         }
@@ -123,6 +144,7 @@ public struct BridgeService: Service, CustomStringConvertible {
 
         let connector = try await loop.submit {
             let connector = SerialLinkConnector(bridge: bridge.value, current: currentDevice.value)
+            bridge.value.startSpool()
             bridge.value.startStatusTopicRefresh()
             connector.connect()
             return NIOLoopBound(connector, eventLoop: loop)
@@ -136,6 +158,7 @@ public struct BridgeService: Service, CustomStringConvertible {
             bridge.value.stopStatusTopicRefresh()
             connector.value.stop()
         }.get()
+        try? await loop.flatSubmit { bridge.value.closeSpool() }.get()
         unlink(configuration.socketPath)
         try? await group.shutdownGracefully()
     }

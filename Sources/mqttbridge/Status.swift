@@ -84,7 +84,18 @@ enum StatusReport {
             "mqtt:    \(traffic.retainedCached) retained cached (\(traffic.retainedEvicted) evicted), "
                 + "\(traffic.willsPublished) wills published, \(traffic.storedSessions) sessions away holding "
                 + "\(traffic.queuedForSessions) messages (\(traffic.droppedFromSessionQueues) dropped)")
+        lines.append(spoolLine(status.spool))
         return lines.joined(separator: "\n")
+    }
+
+    private static func spoolLine(_ spool: BridgeStatus.Spool) -> String {
+        guard spool.enabled else { return "spool:   none (--no-spool): accepted publishes are in memory only" }
+        var line =
+            "spool:   \(spool.messages) messages, \(spool.bytes) of \(spool.maximumBytes) bytes in \(spool.directory)"
+            + "\(spool.full ? " (full: \(spool.whenFull))" : ""), \(spool.dropped) dropped, "
+            + "\(spool.commits) commits for \(spool.committedMessages) messages"
+        if !spool.lastError.isEmpty { line += "; cannot write: \(spool.lastError)" }
+        return line
     }
 
     private static func roundTrip(_ milliseconds: Double) -> String {

@@ -139,6 +139,38 @@ struct MQTTBridgeDaemon: AsyncParsableCommand {
             valueName: "N"))
     var sessionQueue = 1000
 
+    @Option(
+        help: ArgumentHelp(
+            "Where accepted qos 1 and 2 publishes wait, on disk, until the broker acknowledges them; "
+                + "a publisher's PUBACK means its message is on disk. Created when missing.",
+            valueName: "DIR"))
+    var spool = "/var/lib/mqttbridge/spool"
+
+    @Flag(
+        help: ArgumentHelp(
+            "Hold accepted publishes in memory only and acknowledge them to their publishers once the broker has "
+                + "(for a read-only root filesystem; a daemon restart loses what the broker did not take yet)."))
+    var noSpool = false
+
+    @Option(
+        help: ArgumentHelp(
+            "The most topic + payload bytes the spool holds, e.g. 64M, 1G, 500000.", valueName: "SIZE"))
+    var spoolSize = "64M"
+
+    @Option(
+        help: ArgumentHelp(
+            "What a full spool does: back-pressure (stop reading from publishing clients until there is room) "
+                + "or drop-oldest (drop the oldest messages not yet sent).",
+            valueName: "POLICY"))
+    var spoolFull = BridgeConfiguration.Spooling.WhenFull.backPressure.rawValue
+
+    @Option(
+        help: ArgumentHelp(
+            "Seconds a local client may leave unread more than 1 MiB it was sent before it is disconnected "
+                + "(a persistent session keeps its qos 1 messages).",
+            valueName: "S"))
+    var slowClientTimeout = 30
+
     @Option(help: "Seconds to wait for the ESP's HELLO after a reset before resetting it again.")
     var helloTimeout = 5
 
@@ -194,6 +226,40 @@ struct MQTTBridgeDaemon: AsyncParsableCommand {
         guard (0...1_000_000).contains(sessionQueue) else {
             throw ValidationError("--session-queue must be between 0 and 1000000 messages, not \(sessionQueue)")
         }
+        _ = try spoolConfiguration()
+        guard (1...3600).contains(slowClientTimeout) else {
+            throw ValidationError("--slow-client-timeout must be between 1 and 3600 seconds, not \(slowClientTimeout)")
+        }
+    }
+
+    /// `--spool`, `--spool-size`, `--spool-full`; `nil` with `--no-spool`.
+    private func spoolConfiguration() throws -> BridgeConfiguration.Spooling? {
+        guard !noSpool else { return nil }
+        guard !spool.isEmpty else { throw ValidationError("--spool must name a directory (or use --no-spool)") }
+        guard let policy = BridgeConfiguration.Spooling.WhenFull(rawValue: spoolFull) else {
+            let policies = BridgeConfiguration.Spooling.WhenFull.allCases.map(\.rawValue).joined(separator: " or ")
+            throw ValidationError("--spool-full must be \(policies), not '\(spoolFull)'")
+        }
+        guard let size = Self.byteCount(spoolSize), size >= 1 << 20 else {
+            throw ValidationError(
+                "--spool-size must be a size of at least 1M, in bytes or with K, M or G (1024-based), not '\(spoolSize)'"
+            )
+        }
+        return .init(directory: spool, maximumBytes: size, whenFull: policy)
+    }
+
+    /// "500000", "64K", "64M", "1G" (1024-based) as bytes; `nil` for anything else.
+    static func byteCount(_ text: String) -> Int? {
+        let units: [Character: Int] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30]
+        var digits = Substring(text)
+        var unit = 1
+        if let last = text.last?.uppercased().first, let multiplier = units[last] {
+            digits = text.dropLast()
+            unit = multiplier
+        }
+        guard let number = Int(digits), number >= 0 else { return nil }
+        let (bytes, overflow) = number.multipliedReportingOverflow(by: unit)
+        return overflow ? nil : bytes
     }
 
     /// A status topic must be a topic name a broker accepts, and not one of the daemon's `$bridge/` topics.
@@ -272,6 +338,8 @@ struct MQTTBridgeDaemon: AsyncParsableCommand {
         configuration.maximumMessageSize = maxMessageSize
         configuration.retainedCacheMessages = retainedCache
         configuration.sessionQueueSize = sessionQueue
+        configuration.spool = try spoolConfiguration()
+        configuration.slowClientTimeout = .seconds(slowClientTimeout)
         if !noBirth {
             let topic = statusTopic ?? "mqttbridge/\(configuration.broker.clientID)/status"
             try checkStatusTopic(topic, "the default status topic (from --client-id)")

@@ -40,4 +40,20 @@ import Testing
         #expect(enqueue(&queue, 5).map { ids.contains($0) } == false)
         #expect(queue.settle(999) == nil, "an unknown id is a late duplicate")
     }
+
+    @Test func isFullByBytesTooAndDropsTheOldestNotInFlight() {
+        // Each entry: "t/N" (3 bytes) + "N" (1 byte).
+        var queue = OutboundPublishes<Int>(capacity: 100, maximumBytes: 12)
+        for origin in 1...2 { _ = enqueue(&queue, origin) }
+        #expect(!queue.isFull && queue.bytes == 8)
+        _ = enqueue(&queue, 3)
+        #expect(queue.isFull, "12 bytes held")
+        _ = queue.takeSendable(limit: 1)  // 1 in flight
+        #expect(queue.dropOldestWaiting()?.origin == 2)
+        #expect(queue.bytes == 8 && !queue.isFull)
+        #expect(queue.isHalfEmpty == false)
+        #expect(queue.dropOldestWaiting()?.origin == 3)
+        #expect(queue.dropOldestWaiting() == nil, "only the one in flight is left")
+        #expect(queue.isHalfEmpty)
+    }
 }

@@ -6,7 +6,7 @@ MQTTBRIDGE_ROOT=${MQTTBRIDGE_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." &
 MQTTBRIDGE_VENV=${MQTTBRIDGE_VENV:-$MQTTBRIDGE_ROOT/.venv}
 
 setup_debian_packages() {
-    local wanted=(libserialport-dev mosquitto mosquitto-clients socat pkg-config gcc util-linux)
+    local wanted=(libserialport-dev libsqlite3-dev mosquitto mosquitto-clients socat pkg-config gcc util-linux)
     local missing=()
     for p in "${wanted[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

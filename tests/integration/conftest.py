@@ -10,7 +10,6 @@ The binaries come from MQTTBRIDGE_BIN (scripts/test sets it to `swift build --sh
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -22,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("MQTTBRIDGE_BIN", ROOT / ".build" / "debug"))
 sys.path.insert(0, str(ROOT / "tests"))
 import harness  # noqa: E402
-from harness import free_port  # noqa: E402,F401  (re-exported for the tests)
+from harness import esp_sim_command, free_port  # noqa: E402,F401  (re-exported for the tests)
 
 
 def wait_until(predicate, timeout, what):
@@ -31,17 +30,6 @@ def wait_until(predicate, timeout, what):
         return harness.wait_until(predicate, timeout, what)
     except TimeoutError as error:
         pytest.fail(str(error))
-
-
-def esp_sim_command(path, command):
-    """One command to esp-sim's control socket (docs/esp-sim.md §5); its answer after `ok`."""
-    with socket.socket(socket.AF_UNIX) as s:
-        s.settimeout(30)
-        s.connect(str(path))
-        s.sendall(command.encode() + b"\n")
-        answer = s.makefile().readline().rstrip("\n")
-    assert answer.startswith("ok"), f"esp-sim refused '{command}': {answer}"
-    return answer[2:].strip()
 
 
 class Process:
@@ -135,6 +123,7 @@ class Stack:
         self.link = self.directory / "esp-link"
         self.gpio = self.directory / "gpio"
         self.socket = str(self.directory / "mqtt.sock")
+        self.spool = self.directory / "spool"
         self.sim = None
         self.daemon = None
         if start_sim:
@@ -158,7 +147,7 @@ class Stack:
             str(BIN / "mqttbridged"), "--device", str(self.link), "--gpio-root", str(self.gpio),
             "--socket", self.socket, "--broker", f"127.0.0.1:{self.broker.port}",
             "--client-id", "mqttbridge-test", "--wifi-ssid", "mqttbridge-sim", "--keepalive", "10",
-            "--log-level", "debug", *extra]
+            "--spool", str(self.spool), "--log-level", "debug", *extra]
 
     def start_daemon(self, *extra):
         process = Process("mqttbridged", self.daemon_argv(*extra), self.directory)

@@ -111,8 +111,11 @@ def test_topic_ids_make_repeated_messages_smaller(paced_stack):
     assert len(long_name) == 40
 
     def bytes_to_esp(messages):
+        # Counted once the broker has them all: the spool acknowledges before the ESP has them.
+        expected = len(upstream.messages) + len(messages)
         before = int(wire_stats(stack.control)["to-esp.delivered"])
         publish_all(local, messages)
+        wait_until(lambda: len(upstream.messages) == expected, 20, "the messages at the broker")
         return int(wire_stats(stack.control)["to-esp.delivered"]) - before
 
     # Every topic once: nothing is worth an id. Same lengths as the repeated topic below.

@@ -72,6 +72,27 @@ public struct BridgeConfiguration: Sendable {
         case none
     }
 
+    /// The durable outbound queue (`--spool`).
+    public struct Spooling: Sendable {
+        public enum WhenFull: String, Sendable, CaseIterable {
+            /// Stop reading from publishing clients until the broker has taken enough.
+            case backPressure = "back-pressure"
+            /// Drop the oldest messages not yet sent to make room.
+            case dropOldest = "drop-oldest"
+        }
+
+        public var directory: String
+        /// Topic + payload bytes the spool may hold.
+        public var maximumBytes: Int
+        public var whenFull: WhenFull
+
+        public init(directory: String, maximumBytes: Int = 64 << 20, whenFull: WhenFull = .backPressure) {
+            self.directory = directory
+            self.maximumBytes = maximumBytes
+            self.whenFull = whenFull
+        }
+    }
+
     public var device: String
     public var baudRate: Int
     public var reset: ResetMethod
@@ -90,14 +111,22 @@ public struct BridgeConfiguration: Sendable {
     /// The largest message payload the daemon carries, either way: larger ones from the ESP are
     /// refused as their first fragment arrives, larger local publishes are refused.
     public var maximumMessageSize = 256 * 1024
-    /// How many qos 1 publishes the daemon holds for the ESP before it stops reading from publishers.
+    /// Where accepted qos 1 and 2 publishes wait for the broker; `nil` (`--no-spool`) holds them in
+    /// memory only and acknowledges them to their publishers once the broker has.
+    public var spool: Spooling?
+    /// Bounds of the qos 1 publishes the daemon holds in memory for the ESP: without a spool,
+    /// reading from publishers pauses there; with one, the rest wait on disk.
     public var maximumPendingPublishes = 10_000
+    public var maximumPendingBytes = 16 << 20
     /// Where the daemon publishes its retained birth (`online`, once the ESP reaches the broker) and
     /// the ESP's broker will (`offline`); `nil` publishes neither.
     public var statusTopic: String?
     /// Bounds of the host's copy of the broker's retained messages.
     public var retainedCacheMessages = 1000
     public var retainedCacheBytes = 4 << 20
+    /// How long a local client may leave unread what it was sent (past the socket's high water
+    /// mark) before it is disconnected.
+    public var slowClientTimeout: Duration = .seconds(30)
     /// How many qos 1 messages a persistent local session keeps while its client is away.
     public var sessionQueueSize = 1000
     /// How long the broker's retained messages for a new local subscription may keep arriving after

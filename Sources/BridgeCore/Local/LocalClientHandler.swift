@@ -64,6 +64,11 @@ final class LocalClientHandler: ChannelInboundHandler {
         }
     }
 
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if let session { bridge.localWritabilityChanged(session) }
+        context.fireChannelWritabilityChanged()
+    }
+
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
             bridge.logger.info("local client \(session?.label ?? "?") silent for 1.5 × its keepalive; closing it")

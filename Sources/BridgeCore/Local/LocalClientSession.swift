@@ -7,8 +7,12 @@ final class LocalClientSession {
     let channel: any Channel
     var clientIdentifier = ""
     var isConnected = false
-    /// Reading paused because the outbound queue is full (back-pressure, not dropping).
+    /// Reading paused because what it publishes has nowhere to go yet (back-pressure, not dropping).
     var isPaused = false
+    /// It has published: reads from it pause under back-pressure; a subscriber's go on.
+    var hasPublished = false
+    /// Ends the connection of a client that does not read what it is sent (`localWritabilityChanged`).
+    var slowReaderTimer: Scheduled<Void>?
     /// From CONNECT; published upstream when the connection ends without DISCONNECT (MQTT 3.1.1 §3.1.2.5).
     var will: MQTTWill?
     /// Clean session 0 keeps `state` and the subscriptions after the connection (§3.1.2.4).

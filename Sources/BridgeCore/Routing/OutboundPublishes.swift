@@ -4,7 +4,7 @@ import NIOCore
 /// The qos 1 publishes the daemon holds for the broker, from acceptance until the ESP reports the
 /// broker's PUBACK. Pure data: the bridge decides when to send.
 ///
-/// Each publish gets a link message id (firmware-protocol.md §5.6). At most `limit` are in flight
+/// Bounded by count and by payload bytes. Each publish gets a link message id (firmware-protocol.md §5.6). At most `limit` are in flight
 /// on the link (the ESP's `max_inflight`); the rest wait in acceptance order. Publishes sent but not
 /// acknowledged go back to the front of the queue, in their original order, when the ESP restarts
 /// or the broker connection drops.
@@ -24,15 +24,21 @@ public struct OutboundPublishes<Origin: Sendable>: Sendable {
     private var nextMessageID: UInt16 = 1
     private var nextOrder: UInt64 = 0
     public let capacity: Int
+    public let maximumBytes: Int
+    /// Topic and payload bytes held.
+    public private(set) var bytes = 0
 
-    public init(capacity: Int) {
+    public init(capacity: Int, maximumBytes: Int = .max) {
         precondition(capacity > 0 && capacity < Int(UInt16.max))
         self.capacity = capacity
+        self.maximumBytes = maximumBytes
     }
 
     public var count: Int { entries.count }
     public var inFlightCount: Int { inFlight.count }
-    public var isFull: Bool { entries.count >= capacity }
+    public var isFull: Bool { entries.count >= capacity || bytes >= maximumBytes }
+    /// At most half full by both bounds: room to take a batch again after being full.
+    public var isHalfEmpty: Bool { entries.count <= capacity / 2 && bytes <= maximumBytes / 2 }
 
     /// Whether the publish with this id was sent and awaits its PUBACK.
     public func isInFlight(_ messageID: UInt16) -> Bool { inFlight.contains(messageID) }
@@ -44,6 +50,7 @@ public struct OutboundPublishes<Origin: Sendable>: Sendable {
         entries[id] = Entry(
             messageID: id, origin: origin, topic: topic, payload: payload, retain: retain, order: nextOrder)
         nextOrder += 1
+        bytes += topic.utf8.count + payload.readableBytes
         waiting.append(id)
         return id
     }
@@ -63,10 +70,17 @@ public struct OutboundPublishes<Origin: Sendable>: Sendable {
     /// - Returns: the entry, or `nil` for an unknown id (a late duplicate PUBACK).
     public mutating func settle(_ messageID: UInt16) -> Entry? {
         guard let entry = entries.removeValue(forKey: messageID) else { return nil }
+        bytes -= entry.topic.utf8.count + entry.payload.readableBytes
         if inFlight.remove(messageID) == nil, let index = waiting.firstIndex(of: messageID) {
             waiting.remove(at: index)
         }
         return entry
+    }
+
+    /// Takes out the oldest publish not in flight (to make room under a drop-oldest policy).
+    public mutating func dropOldestWaiting() -> Entry? {
+        guard let id = waiting.first else { return nil }
+        return settle(id)
     }
 
     /// Puts one in-flight publish back in the queue (the ESP was offline or busy).

@@ -101,6 +101,36 @@ public struct BridgeStatus: Codable, Sendable, Equatable {
         public var storedSessions = 0
         public var queuedForSessions = 0
         public var droppedFromSessionQueues = 0
+        /// Times reading from publishing clients paused (back-pressure).
+        public var readPauses = 0
+        /// Local clients disconnected because they did not read what they were sent.
+        public var slowClientsDisconnected = 0
+    }
+
+    /// The durable outbound queue (`--spool`).
+    public struct Spool: Codable, Sendable, Equatable {
+        /// `false` with `--no-spool`: accepted publishes are held in memory only.
+        public var enabled = false
+        public var directory = ""
+        /// Accepted publishes the broker has not acknowledged yet, and their topic + payload bytes.
+        public var messages = 0
+        public var bytes = 0
+        public var maximumBytes = 0
+        /// `back-pressure` or `drop-oldest` (`--spool-full`).
+        public var whenFull = ""
+        public var full = false
+        /// Dropped by the drop-oldest policy.
+        public var dropped = 0
+        /// Accepted but not on disk yet (not acknowledged to their publishers yet).
+        public var unwritten = 0
+        /// Transactions written (each one fsync) and the messages they stored: group commit puts
+        /// many messages in one transaction under load.
+        public var commits = 0
+        public var committedMessages = 0
+        public var failedCommits = 0
+        public var lastError = ""
+        /// Some spooled messages wait on disk only, beyond the outbound queue's memory bounds.
+        public var onDiskOnly = false
     }
 
     public var link = Link()
@@ -108,6 +138,7 @@ public struct BridgeStatus: Codable, Sendable, Equatable {
     public var wifi = WiFi()
     public var broker = Broker()
     public var traffic = Traffic()
+    public var spool = Spool()
 
     public init() {}
 }
