@@ -55,11 +55,23 @@ extension Bridge {
         for message in messages { session.deliver(message) }
     }
 
+    /// qos 1 deliveries a persistent client may leave unacknowledged before it is disconnected.
+    static let maximumUnacknowledgedDeliveries = 1000
+
     /// Delivers to a connected client, or queues qos 1 for a persistent session whose client is away
     /// (qos 0 is not queued, as brokers commonly do).
     func deliverOrQueue(_ delivery: LocalDelivery, to connection: LocalConnectionID) {
         if let client = clients[connection] {
             client.deliver(delivery)
+            if client.state.unacknowledgedCount > Self.maximumUnacknowledgedDeliveries, client.channel.isActive {
+                // A persistent client that reads but never acknowledges: its session state would
+                // grow without end (and its packet ids run out).
+                status.traffic.slowClientsDisconnected += 1
+                logger.warning(
+                    "local client \(client.label) has \(client.state.unacknowledgedCount) qos 1 messages unacknowledged; disconnecting it (its session keeps them)"
+                )
+                client.channel.close(promise: nil)
+            }
             return
         }
         guard let identifier = storedSessionKeys[connection], delivery.qos != .atMostOnce else { return }

@@ -80,9 +80,10 @@ class Broker:
 class Collector:
     """A paho client that records every message it receives."""
 
-    def __init__(self, client_id, **connect):
+    def __init__(self, client_id, clean_session=True, **connect):
         transport = "unix" if "path" in connect else "tcp"
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, transport=transport)
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, transport=transport,
+                                  clean_session=clean_session)
         self.messages = []
         self.client.on_message = lambda c, u, m: self.messages.append((m.topic, m.payload, m.qos, m.retain))
         self.subscribed = []

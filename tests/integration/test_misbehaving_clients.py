@@ -4,6 +4,7 @@ back-pressure, and no one else's data is dropped."""
 
 import socket
 import struct
+import threading
 
 from conftest import Collector, Stack, esp_sim_command, wait_until
 from test_spool import Publisher, broker_out_of_reach, numbers, spool_status
@@ -14,15 +15,15 @@ def mqtt_string(text):
     return struct.pack(">H", len(data)) + data
 
 
-def raw_subscriber(path, client_id, topic):
-    """A client that connects and subscribes by hand, then never reads again."""
+def raw_subscriber(path, client_id, topic, clean_session=True, qos=0):
+    """A client that connects and subscribes by hand, then does nothing more by itself."""
     s = socket.socket(socket.AF_UNIX)
     s.connect(path)
-    variable = mqtt_string("MQTT") + bytes([4, 2]) + struct.pack(">H", 600)
+    variable = mqtt_string("MQTT") + bytes([4, 2 if clean_session else 0]) + struct.pack(">H", 600)
     body = variable + mqtt_string(client_id)
     s.sendall(bytes([0x10, len(body)]) + body)
     assert s.recv(4) == b"\x20\x02\x00\x00", "CONNACK accepted"
-    subscribe = struct.pack(">H", 1) + mqtt_string(topic) + b"\x00"
+    subscribe = struct.pack(">H", 1) + mqtt_string(topic) + bytes([qos])
     s.sendall(bytes([0x82, len(subscribe)]) + subscribe)
     assert s.recv(5)[:1] == b"\x90", "SUBACK"
     return s
@@ -85,5 +86,35 @@ def test_a_flooding_publisher_is_slowed_and_a_subscriber_keeps_getting_its_messa
         flooder.close()
         sender.close()
         watcher.close()
+    finally:
+        stack.stop()
+
+
+def test_a_persistent_client_that_never_acknowledges_is_disconnected_and_keeps_its_messages(tmp_path, broker):
+    stack = Stack(tmp_path, broker)
+    try:
+        stack.wait_for_broker()
+        silent = raw_subscriber(stack.socket, "no-acks", "acks/#", clean_session=False, qos=1)
+        stack.wait_for_broker_subscriptions(1)
+        received = []
+
+        def read_until_closed():
+            while data := silent.recv(1 << 16):  # reads everything, acknowledges nothing
+                received.append(len(data))
+
+        reader = threading.Thread(target=read_until_closed)
+        reader.start()
+        sender = Collector("acks-sender", port=broker.port)
+        for n in range(1100):
+            sender.client.publish("acks/x", str(n).encode(), qos=1)
+        reader.join(90)
+        assert not reader.is_alive(), "the daemon closed the connection"
+        assert "'no-acks' has 1001 qos 1 messages unacknowledged; disconnecting it" in stack.daemon.log()
+
+        # Back with clean session 0: the unacknowledged ones again, then what came meanwhile.
+        back = Collector("no-acks", path=stack.socket, clean_session=False)
+        wait_until(lambda: len(set(numbers(back))) == 1100, 90, "every message after the return")
+        sender.close()
+        back.close()
     finally:
         stack.stop()
