@@ -39,8 +39,7 @@ def main():
             stop = threading.Event()
 
             def publish(index):
-                client = publisher(bench.socket)
-                client.max_inflight_messages_set(500)
+                client = publisher(bench.socket)  # up to 1000 in flight; this loop keeps 500
                 done = threading.Semaphore(0)
                 client.on_publish = lambda c, u, mid, rc, p: done.release()
                 body = b"x" * args.size
@@ -55,7 +54,16 @@ def main():
                 client.disconnect()
                 client.loop_stop()
 
-            threads = [threading.Thread(target=publish, args=(i,)) for i in range(args.publishers)]
+            failures = []
+
+            def run(index):
+                try:
+                    publish(index)
+                except Exception as error:  # reported below: a dead publisher must not look like a slow spool
+                    failures.append(error)
+                    raise
+
+            threads = [threading.Thread(target=run, args=(i,)) for i in range(args.publishers)]
             for thread in threads:
                 thread.start()
             time.sleep(2)  # warm-up: connections, the first transactions
@@ -69,6 +77,8 @@ def main():
                 thread.join()
         finally:
             bench.stop()
+    if failures:
+        sys.exit(f"a publisher failed: {failures[0]!r}")
 
     rate = count / elapsed
     commits = end_spool["commits"] - start_spool["commits"]
