@@ -84,8 +84,11 @@ extension Bridge {
     /// Drop-oldest policy: removes the oldest publishes not yet sent until `size` more bytes fit.
     private func makeRoomInSpool(for size: Int, maximumBytes: Int) {
         guard let spool else { return }
-        while spool.bytes + size > maximumBytes, let oldest = outbound.dropOldestWaiting() {
-            guard case .spooled(let sequence, let recordSize) = oldest.origin else { continue }
+        // Only spooled ones: the daemon's own (birth, wills) are not in the spool's bytes.
+        while spool.bytes + size > maximumBytes,
+            let oldest = outbound.dropOldestWaiting(where: { if case .spooled = $0 { true } else { false } }),
+            case .spooled(let sequence, let recordSize) = oldest.origin
+        {
             spool.remove(sequence, size: recordSize)
             status.spool.dropped += 1
             // One line per 100 drops: a long outage must not flood the log.

@@ -49,11 +49,11 @@ import Testing
         _ = enqueue(&queue, 3)
         #expect(queue.isFull, "12 bytes held")
         _ = queue.takeSendable(limit: 1)  // 1 in flight
-        #expect(queue.dropOldestWaiting()?.origin == 2)
+        #expect(queue.dropOldestWaiting(where: { $0 != 2 })?.origin == 3, "2 may not be dropped")
         #expect(queue.bytes == 8 && !queue.isFull)
         #expect(queue.isHalfEmpty == false)
-        #expect(queue.dropOldestWaiting()?.origin == 3)
-        #expect(queue.dropOldestWaiting() == nil, "only the one in flight is left")
+        #expect(queue.dropOldestWaiting(where: { _ in true })?.origin == 2)
+        #expect(queue.dropOldestWaiting(where: { _ in true }) == nil, "only the one in flight is left")
         #expect(queue.isHalfEmpty)
     }
 }

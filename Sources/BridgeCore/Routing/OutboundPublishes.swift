@@ -77,9 +77,10 @@ public struct OutboundPublishes<Origin: Sendable>: Sendable {
         return entry
     }
 
-    /// Takes out the oldest publish not in flight (to make room under a drop-oldest policy).
-    public mutating func dropOldestWaiting() -> Entry? {
-        guard let id = waiting.first else { return nil }
+    /// Takes out the oldest publish not in flight whose origin `droppable` accepts (to make room
+    /// under a drop-oldest policy).
+    public mutating func dropOldestWaiting(where droppable: (Origin) -> Bool) -> Entry? {
+        guard let id = waiting.first(where: { droppable(entries[$0]!.origin) }) else { return nil }
         return settle(id)
     }
 
