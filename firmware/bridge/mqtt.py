@@ -1,6 +1,6 @@
 # A small resilient MQTT 3.1.1 client for asyncio, in the spirit of Peter
 # Hinch's mqtt_as: while WiFi is up it keeps one broker connection and
-# reconnects with exponential back-off (1 s doubling to 30 s) when it fails;
+# reconnects with exponential back-off (1 s doubling to 30 s, with jitter) when it fails;
 # it holds qos 1 publishes until the broker's PUBACK and sends them again
 # with DUP after a reconnect or a timeout; it subscribes its whole set again
 # after every connect; PINGREQ keeps the connection alive and 1.5 keepalive
@@ -48,7 +48,7 @@ import asyncio
 from errno import ECONNREFUSED, errorcode
 from micropython import const
 from struct import pack_into
-from time import ticks_ms, ticks_diff
+from time import ticks_ms, ticks_diff, ticks_us
 from bridge.link import wait
 
 _CONNECTED = const(2)  # states as in the BROKER message: 0 disconnected, 1 connecting
@@ -75,6 +75,16 @@ _SEND_MS = const(2000)  # a packet that cannot be written this long: dead connec
 _RETRY_MS = const(10000)  # a qos 1 publish not acknowledged this long is sent again
 _TICK_MS = const(250)  # supervision period
 _STALL_MS = const(5000)  # a fragmented PUBLISH with no fragment for this long is given up
+
+
+def backoff_ms(d):
+    # A back-off of d s with jitter: between half of it and all of it, so
+    # that bridges that lost the same broker or access point do not all
+    # come back at the same moment. The microsecond clock's low digits
+    # differ from one board and one failure to the next: jitter enough,
+    # without the heap a random module would take.
+    return d * 500 + ticks_us() % (d * 500 + 1)
+
 # Inbound qos 1 messages the host has not yet acknowledged (5.11): the
 # broker's PUBACK waits for the host's link ack of the MESSAGE's last frame.
 # When this many wait, the reader stops reading and the broker's in-flight
@@ -289,7 +299,7 @@ class MQTTClient:
         # The client's task, for ever: while configured (cfg), keep WiFi up
         # (a lost connection reconnected at once), connect to the broker
         # whenever it is (net.py, loaded for it), supervise, reconnect
-        # (back-off 1 s doubling to 30 s). A new configuration (app.py)
+        # (back-off 1 s doubling to 30 s, jittered). A new configuration (app.py)
         # stops the connection with DISCONNECT (no will) and starts over.
         app = self.app
         ev = app.send
@@ -393,7 +403,7 @@ class MQTTClient:
                 ev(_BROKER, "BBBs", 0, t[3], 0, str(e))
                 # The back-off, unless WiFi went (that comes first) or the
                 # configuration changed.
-                for e in range(d * 4):
+                for e in range(backoff_ms(d) // _TICK_MS):
                     if hw.wifi_status()[0] != 2 or self.cfg is not c:
                         break
                     await asyncio.sleep_ms(_TICK_MS)

@@ -459,7 +459,15 @@ async def main():
     rtask.cancel()
     down = [e for e in rapp.of(BROKER) if e[0] == 0]
     check("connection refused: the reason says so", down and down[0][3] == "connection refused", rapp.events)
-    check("back-off 1 s, 2 s, 4 s: 3 or 4 attempts in 7.5 s", 3 <= len(down) <= 4, len(down))
+    # Jittered: each wait is between half and all of 1 s, 2 s, 4 s.
+    check("back-off 1 s, 2 s, 4 s with jitter: 4 or 5 attempts in 7.5 s", 4 <= len(down) <= 5, len(down))
+    from bridge.mqtt import backoff_ms
+    waits = []
+    for _ in range(200):
+        waits.append(backoff_ms(4))
+        await asyncio.sleep_ms(1)
+    check("jitter: 4 s back-offs between 2 and 4 s, and spread", min(waits) >= 2000 and max(waits) <= 4000
+          and len(set(waits)) > 50, (min(waits), max(waits), len(set(waits))))
 
     # --- a scripted broker
     fake = Fake()
