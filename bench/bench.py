@@ -63,7 +63,7 @@ class Bench:
         self.spawn([str(BIN / "mqttbridged"), "--device", str(link), "--gpio-root", str(gpio), "--baud", str(start),
                     *switch, "--socket", self.socket, "--spool", str(self.dir / "spool"),
                     "--broker", f"127.0.0.1:{self.port}", "--client-id", "bench",
-                    "--wifi-ssid", "mqttbridge-sim", "--log-level", "warning"], "mqttbridged")
+                    "--wifi-ssid", "mqttbridge-sim", "--ntp-server", "none", "--log-level", "warning"], "mqttbridged")
         wait_until(lambda: (s := self.status()) and s["broker"]["state"] == "connected"
                    and s["link"]["baudRate"] == self.baud, 60, f"the bridge at {self.baud} baud")
 

@@ -127,3 +127,9 @@ def wifi_status():
     else:
         why = "disconnected"
     return 0, why, 0, ""
+
+
+def dns():
+    # -> (address, port) of the DNS server of the DHCP lease (ntp.py looks
+    # names up itself: socket.getaddrinfo() would block).
+    return _sta.ifconfig()[3], 53

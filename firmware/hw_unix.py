@@ -10,11 +10,13 @@
 #   BRIDGE_SIM_SSID     the simulated access point, default mqttbridge-sim
 #   BRIDGE_SIM_PSK      its password; empty (default) accepts any
 #   BRIDGE_HEAP_DEBUG   1: log the live heap every second
+#   BRIDGE_DNS          the DNS server, a.b.c.d[:port]; esp-sim passes the
+#                       host's, default 127.0.0.53
 #
 # The interface, the same in hw_esp8266. Importing the module starts the
 # board: it counts the boot, opens the UART and raises READY; then run
 # (False: maintenance, leave the REPL alone), boot_count, reset_reason and
-# uart are set. Then log, baud, wifi_connect, wifi_status; debug_heap,
+# uart are set. Then log, baud, wifi_connect, wifi_status, dns; debug_heap,
 # RXBUF, MAX_BAUD; and on the ESP8266 fatal (here an uncaught exception
 # ends the process: esp-sim sees the traceback and the exit status). The start-up is module-level code, which
 # leaves the heap once it ran (a function would stay).
@@ -33,10 +35,11 @@ _RESET_CAUSE = const(4)
 _SIM_SSID = const(5)
 _SIM_PSK = const(6)
 _HEAP_DEBUG = const(7)
+_DNS = const(8)
 
 
 def _env(n, v):
-    n = "UART GPIO_ROOT READY_GPIO STATE_DIR RESET_CAUSE SIM_SSID SIM_PSK HEAP_DEBUG".split()[n]
+    n = "UART GPIO_ROOT READY_GPIO STATE_DIR RESET_CAUSE SIM_SSID SIM_PSK HEAP_DEBUG DNS".split()[n]
     return getenv("BRIDGE_" + n) or v
 
 
@@ -137,3 +140,11 @@ def wifi_status():
         return 1, "", 0, ""
     _sta[3] = True
     return 2, "", -55, "127.0.0.1"
+
+
+def dns():
+    # -> (address, port) of the DNS server, as the board's DHCP lease gives
+    # it one: BRIDGE_DNS (esp-sim passes the host's), else the resolver
+    # systemd-resolved has on loopback.
+    s = _env(_DNS, "127.0.0.53").split(":")
+    return s[0], int(s[1]) if len(s) > 1 else 53

@@ -126,6 +126,10 @@ extension Bridge {
         config.password = configuration.broker.password.map { ByteBuffer(string: $0) }
         config.keepAlive = UInt16(configuration.broker.keepAlive)
         config.cleanSession = configuration.broker.cleanSession
+        if let ntpServer = configuration.ntpServer {
+            config.ntpServer = ntpServer.host
+            config.ntpPort = UInt16(ntpServer.port)
+        }
         if let statusTopic = configuration.statusTopic {
             config.willTopic = statusTopic
             config.willPayload = ByteBuffer(string: Self.willPayload)
@@ -175,6 +179,7 @@ extension Bridge {
         status.link.detail = ""
         status.wifi = .init()
         status.broker.state = "unknown"
+        resetTime(for: hello)
         logger.info(
             "ESP says HELLO: \(hello.software), link protocol \(hello.version), boot \(hello.bootCount), reset reason: \(hello.resetReason), free heap \(hello.freeHeap) B"
         )
@@ -250,8 +255,7 @@ extension Bridge {
         case .log(let log):
             logFromESP(log)
         case .stats(let stats):
-            status.esp.freeHeap = Int(stats.freeHeap)
-            status.esp.uptime = Int(stats.uptime)
+            receivedStats(stats)
         case .registerFromESP(let register):
             receivedTopicRegistration(register)
         case .config, .publish, .subscribe, .unsubscribe, .register, .baud:

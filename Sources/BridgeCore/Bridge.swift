@@ -12,7 +12,7 @@ import NIOCore
 /// handlers reach the bridge through `NIOLoopBound`. The link handshake lives in `Bridge+ESP.swift`,
 /// the local MQTT side in `Bridge+Local.swift`,
 /// retained messages in `Bridge+Retained.swift`, persistent local sessions in `Bridge+Sessions.swift`,
-/// the `$bridge/…` status topics in `Bridge+StatusTopics.swift`.
+/// the `$bridge/…` status topics in `Bridge+StatusTopics.swift`, the ESP's clock in `Bridge+Time.swift`.
 public final class Bridge {
     /// Where the handshake with the ESP stands (firmware-protocol.md §6).
     enum LinkState: Equatable {
@@ -144,6 +144,10 @@ public final class Bridge {
     /// (`Bridge+Sessions.swift`).
     var storedSessions: [String: StoredSession] = [:]
     var storedSessionKeys: [LocalConnectionID: String] = [:]
+    /// The ESP's clock from its last STATS, while it has the time (`Bridge+Time.swift`).
+    var espClock: ESPClock?
+    /// The log said that the host's clock is off; it says so again only after it agreed again.
+    var hostClockOffReported = false
 
     /// - Parameters:
     ///   - resetLines: how to reset the ESP (GPIO or modem lines), or `nil` when no reset is wired.
@@ -171,6 +175,7 @@ public final class Bridge {
         status.link.device = configuration.device
         status.link.baudRate = configuration.baudRate
         status.broker.address = "\(configuration.broker.host):\(configuration.broker.port)"
+        status.time = initialTimeStatus
     }
 
     /// The current status, with the traffic counters brought up to date.
@@ -186,6 +191,7 @@ public final class Bridge {
         snapshot.traffic.storedSessions = storedSessions.count
         snapshot.traffic.queuedForSessions = storedSessions.values.reduce(0) { $0 + $1.pending.count }
         snapshot.spool = spoolStatus()
+        addClock(to: &snapshot.time)
         return snapshot
     }
 

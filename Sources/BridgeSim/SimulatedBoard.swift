@@ -38,6 +38,11 @@ public struct SimulatedBoardConfiguration: Sendable {
     public var ssid: String = "mqttbridge-sim"
     /// That network's passphrase (`BRIDGE_SIM_PSK`).
     public var psk: String = ""
+    /// That network's DNS server, `a.b.c.d[:port]` (`BRIDGE_DNS`), which the firmware asks for an
+    /// NTP server given by name: esp-sim's own `BRIDGE_DNS`, else the host's first IPv4
+    /// `nameserver` (the simulated board's network is the host's); `nil` leaves the firmware's
+    /// default.
+    public var dnsServer: String? = Self.hostDNSServer()
     /// How often RESET's value is read. A RESET pulse must stay low at least twice this long to
     /// be seen for certain.
     public var resetPollMilliseconds: Int = 5
@@ -61,6 +66,23 @@ public struct SimulatedBoardConfiguration: Sendable {
     /// Seeds every random choice of the wire's faults (bit errors, garbled and noise bytes), so
     /// that a run can be replayed. Boot noise stays random: it does not depend on the seed.
     public var seed = UInt64.random(in: UInt64.min...UInt64.max)
+
+    static func hostDNSServer() -> String? {
+        if let value = getenv("BRIDGE_DNS") { return String(cString: value) }
+        guard let data = FileManager.default.contents(atPath: "/etc/resolv.conf") else { return nil }
+        return firstIPv4Nameserver(in: String(decoding: data, as: UTF8.self))
+    }
+
+    /// The address of the first `nameserver` line with an IPv4 address in resolv.conf's `text`.
+    static func firstIPv4Nameserver(in text: String) -> String? {
+        for line in text.split(separator: "\n") {
+            let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            guard words.count >= 2, words[0] == "nameserver" else { continue }
+            let parts = words[1].split(separator: ".", omittingEmptySubsequences: false)
+            if parts.count == 4, parts.allSatisfy({ UInt8($0) != nil }) { return String(words[1]) }
+        }
+        return nil
+    }
 
     public init(linkPath: String, gpioRoot: String, micropython: String, firmwareDirectory: String) {
         self.linkPath = linkPath
@@ -269,7 +291,7 @@ public final class SimulatedBoard: Sendable {
                 "BRIDGE_STATE_DIR": stateDirectory,
                 "BRIDGE_SIM_SSID": configuration.ssid,
                 "BRIDGE_SIM_PSK": configuration.psk,
-            ]
+            ].merging(configuration.dnsServer.map { ["BRIDGE_DNS": $0] } ?? [:]) { first, _ in first }
         )
     }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BridgeCore
 import BridgeMQTT
+import Foundation
 import NIOCore
 
 struct Status: AsyncParsableCommand {
@@ -73,6 +74,7 @@ enum StatusReport {
             broker += " (last reason: \(status.broker.lastReason))"
         }
         lines.append(broker)
+        lines.append(timeLine(status.time))
         lines.append(
             "local:   \(traffic.localClients) clients, \(traffic.localSubscriptions) subscriptions "
                 + "(\(traffic.brokerSubscriptions) at the broker), \(traffic.pendingPublishes) publishes pending")
@@ -96,6 +98,28 @@ enum StatusReport {
             + "\(spool.commits) commits for \(spool.committedMessages) messages"
         if !spool.lastError.isEmpty { line += "; cannot write: \(spool.lastError)" }
         return line
+    }
+
+    /// The ESP's clock, the host's only wall-clock time.
+    static func timeLine(_ time: BridgeStatus.Time) -> String {
+        let failures = "\(time.syncFailures) failed attempt\(time.syncFailures == 1 ? "" : "s")"
+        switch time.state {
+        case "off":
+            return "time:    off (mqttbridged --ntp-server none)"
+        case "unsupported":
+            return "time:    the firmware has no NTP; no time from \(time.server)"
+        case "synced":
+            var line = "time:    \(time.time) (ESP clock, UTC) from \(time.server)"
+            if let age = time.secondsSinceSync { line += ", synced \(age) s ago" }
+            if let offset = time.hostOffsetSeconds {
+                line += "; host clock \(String(format: "%+.3f", offset)) s off (ESP − host)"
+            }
+            if !time.reason.isEmpty { line += "; last attempt: \(time.reason) (\(failures))" }
+            return line
+        default:
+            let why = time.reason.isEmpty ? "no answer yet" : "\(time.reason) (\(failures))"
+            return "time:    not synced from \(time.server): \(why)"
+        }
     }
 
     private static func roundTrip(_ milliseconds: Double) -> String {

@@ -128,6 +128,14 @@ struct MQTTBridgeDaemon: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
+            "The NTP server the ESP sets its clock from, HOST[:PORT] (port 123 if omitted; the ESP looks a name up "
+                + "with the DNS server of its WiFi network), or 'none'. mqttbridge status and $bridge/time show the "
+                + "ESP's time and how far the host clock is off.",
+            valueName: "server"))
+    var ntpServer = "pool.ntp.org"
+
+    @Option(
+        help: ArgumentHelp(
             "How many retained messages the daemon keeps for local subscribers while the broker cannot be reached.",
             valueName: "N"))
     var retainedCache = 1000
@@ -182,6 +190,7 @@ struct MQTTBridgeDaemon: AsyncParsableCommand {
 
     func validate() throws {
         _ = try brokerAddress()
+        _ = try ntpServerConfiguration()
         _ = try resetConfiguration()
         guard (0...65535).contains(keepalive) else {
             throw ValidationError("--keepalive must be between 0 and 65535 seconds, not \(keepalive)")
@@ -283,6 +292,16 @@ struct MQTTBridgeDaemon: AsyncParsableCommand {
         return (String(parts[0]), port)
     }
 
+    /// `nil` for `none` (or an empty value): the ESP asks no NTP server.
+    private func ntpServerConfiguration() throws -> BridgeConfiguration.NTPServer? {
+        guard ntpServer != "none", !ntpServer.isEmpty else { return nil }
+        do {
+            return try BridgeConfiguration.NTPServer(parsing: ntpServer)
+        } catch {
+            throw ValidationError("--ntp-server \(error): give HOST, HOST:PORT or none")
+        }
+    }
+
     /// The reset method with its GPIO lines parsed; `--no-gpio` is `--reset-method none`.
     private func resetConfiguration() throws -> BridgeConfiguration.ResetMethod {
         if noGpio, let resetMethod, resetMethod != .none {
@@ -340,6 +359,7 @@ struct MQTTBridgeDaemon: AsyncParsableCommand {
         configuration.sessionQueueSize = sessionQueue
         configuration.spool = try spoolConfiguration()
         configuration.slowClientTimeout = .seconds(slowClientTimeout)
+        configuration.ntpServer = try ntpServerConfiguration()
         if !noBirth {
             let topic = statusTopic ?? "mqttbridge/\(configuration.broker.clientID)/status"
             try checkStatusTopic(topic, "the default status topic (from --client-id)")

@@ -35,6 +35,40 @@ import Testing
         #expect((counters["link"] as? [String: Any])?["state"] == nil)
     }
 
+    @Test func timeGoesOutWhenTheSynchronisationChangesNotAsTheClockRuns() throws {
+        var tracker = StatusTopicTracker()
+        var status = BridgeStatus()
+        status.time.state = "synced"
+        status.time.server = "pool.ntp.org:123"
+        status.time.time = "2026-11-27T10:00:00.000Z"
+        status.time.lastSync = "2026-11-27T09:59:59Z"
+        status.time.secondsSinceSync = 1
+        status.time.hostOffsetSeconds = 0.004
+        #expect(tracker.changes(in: status, among: [.time]).map(\.0) == [.time])
+        let time = try object(StatusTopic.time.payload(of: status))
+        #expect(time["time"] as? String == "2026-11-27T10:00:00.000Z")
+        #expect(time["hostOffsetSeconds"] as? Double == 0.004)
+        #expect(time["server"] as? String == "pool.ntp.org:123")
+
+        status.time.time = "2026-11-27T10:00:10.000Z"
+        status.time.secondsSinceSync = 11
+        status.time.hostOffsetSeconds = 0.005
+        #expect(tracker.changes(in: status, among: [.time]).isEmpty, "the clock ran, nothing else changed")
+        status.time.syncFailures = 1
+        status.time.reason = "no answer"
+        #expect(tracker.changes(in: status, among: [.time]).map(\.0) == [.time])
+        status.time.lastSync = "2026-11-27T11:00:00Z"
+        let changed = tracker.changes(in: status, among: [.time])
+        #expect(changed.map(\.0) == [.time])
+        #expect(changed.first?.1 == StatusTopic.time.payload(of: status), "the payload has the clock as it is now")
+    }
+
+    @Test func timeFieldsAbsentUntilKnown() throws {
+        let time = try object(StatusTopic.time.payload(of: BridgeStatus()))
+        #expect(Set(time.keys) == ["state", "server", "time", "lastSync", "syncFailures", "reason"])
+        #expect(time["state"] as? String == "off")
+    }
+
     @Test func brokerNotConnectedUnlessItsStateSaysSo() throws {
         var status = BridgeStatus()
         status.broker.state = "connecting"

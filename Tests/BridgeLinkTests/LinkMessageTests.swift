@@ -40,9 +40,11 @@ struct LinkMessageTests {
                 willQoS: .atLeastOnce,
                 willRetain: true,
                 tls: true,
-                ntpServer: "pool.ntp.org"
+                ntpServer: "pool.ntp.org",
+                ntpPort: 4123
             )
         ),
+        .config(LinkConfig(ntpServer: "", ntpPort: 123)),
         .configAck(LinkConfigAck(result: .accepted)),
         .configAck(LinkConfigAck(result: .missingKey, detail: "key 1 (wifi_ssid) is missing")),
         .configAck(LinkConfigAck(result: .unsupportedFeature, detail: "tls")),
@@ -93,6 +95,12 @@ struct LinkMessageTests {
         .log(LinkLog(level: .other(9), text: "")),
         .stats(LinkStats(freeHeap: 20_000, uptime: 3600, time: 1_700_000_000)),
         .stats(LinkStats(freeHeap: 0, uptime: 0)),
+        .stats(
+            LinkStats(
+                freeHeap: 4000, uptime: 86_400, time: 1_900_000_000,
+                clock: .init(milliseconds: 999, lastSync: 1_899_996_400, syncFailures: 0xFFFF_FFFF, syncResult: .synced)
+            )),
+        .stats(LinkStats(freeHeap: 1, uptime: 2, clock: .init(milliseconds: 0, syncResult: .other(0xFF)))),
     ]
 
     @Test("the samples cover every message type but ACK, which LinkSession consumes (§8.3)")
@@ -335,6 +343,49 @@ struct LinkMessageTests {
             _ = try LinkMessage.log(LinkLog(level: .info, text: huge)).makeFrame()
             _ = try LinkMessage.error(LinkError(code: .malformed, detail: String(repeating: "z", count: 255)))
                 .makeFrame()
+        }
+    }
+
+    @Test("STATS lays out the clock's fields after time as §5.15 says")
+    func statsLayout() throws {
+        let stats = LinkStats(
+            freeHeap: 0x1000, uptime: 60, time: 0x7140_0000,
+            clock: .init(milliseconds: 500, lastSync: 0x713F_FFF0, syncFailures: 3, syncResult: .noAnswer))
+        let payload = try LinkMessage.stats(stats).makeFrame().payload
+        #expect(payload.bytes == hexBytes("00001000 0000003c 71400000 01f4 713ffff0 00000003 03"))
+        #expect(stats.unixMilliseconds == Int64(0x7140_0000) * 1000 + 500)
+        #expect(LinkStats(freeHeap: 0, uptime: 0).unixMilliseconds == nil)
+        #expect(LinkStats.SyncResult(rawValue: 2) == .dnsFailed)
+        #expect(LinkStats.SyncResult(rawValue: 9) == .other(9))
+        #expect(LinkStats.SyncResult.noAnswer.isFailure && !LinkStats.SyncResult.synced.isFailure)
+    }
+
+    @Test(
+        "STATS from a firmware without NTP, or with fewer bytes than the clock's fields, has no clock",
+        arguments: ["00000001 00000002 00000000", "00000001 00000002 00000000 01f4 713ffff0 000000"]
+    )
+    func statsWithoutClock(payload: String) throws {
+        let frame = LinkFrame(type: .stats, payload: ByteBuffer(hex: payload))
+        #expect(try LinkMessage(frame: frame) == .stats(LinkStats(freeHeap: 1, uptime: 2)))
+    }
+
+    @Test("STATS with time_ms of 1000 or more is malformed")
+    func statsMilliseconds() {
+        let frame = LinkFrame(
+            type: .stats, payload: ByteBuffer(hex: "00000001 00000002 71400000 03e8 713ffff0 00000000 01"))
+        #expect(throws: LinkMessageError.malformed(.stats, "time_ms must be below 1000, got 1000")) {
+            try LinkMessage(frame: frame)
+        }
+    }
+
+    @Test("CONFIG carries ntp_server as text and ntp_port as a u16")
+    func configNTP() throws {
+        let config = LinkConfig(ntpServer: "ntp", ntpPort: 123)
+        #expect(try LinkMessage.config(config).makeFrame().payload.bytes == hexBytes("0f 0003 6e7470  10 0002 007b"))
+        #expect(LinkConfig.Key.ntpPort.description == "key 16 (ntp_port)")
+        let short = LinkFrame(type: .config, payload: ByteBuffer(hex: "10 0001 7b"))
+        #expect(throws: LinkMessageError.malformed(.config, "key 16 (ntp_port) must be 2 bytes, got 1")) {
+            try LinkMessage(frame: short)
         }
     }
 

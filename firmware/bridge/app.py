@@ -4,8 +4,9 @@
 #
 # Tasks: run() reads the link and handles each host message in order;
 # poll() runs the link's timers every 20 ms (retransmission, heartbeat) and
-# once a second sends HELLO until configured, every 10 s STATS and link
-# error reports;
+# an NTP attempt under way (ntp.py), and once a second sends HELLO until
+# configured, every 10 s STATS and link error reports, and starts an NTP
+# attempt when one is due;
 # each configuration adds the MQTT client's task, which keeps WiFi up too. Sending to the host never yields (link.py), nor does publishing
 # (mqtt.py): handlers call them without awaiting, which also spares a
 # coroutine frame per message.
@@ -14,7 +15,8 @@
 # rare ones (BAUD, ERROR, a HELLO of another version, unknown types) and
 # the rare LOG lines are hello.py's, and CONFIG is config.py's: modules
 # loaded when needed and dropped after, so that their code is not in the
-# heap the rest of the time. The heap of a running bridge is fragmented
+# heap the rest of the time. The clock is ntp.py's, loaded when first
+# needed and kept (ntp.py says why). The heap of a running bridge is fragmented
 # into holes of a few hundred bytes: before a module loads the bridge
 # frees the room it keeps for it (buf, _ROOM bytes in one piece), and
 # before config.py loads the broker connection is closed. Should the heap
@@ -29,7 +31,8 @@
 # another version), flags (MORE of the last PUBLISH frame: a fragment
 # follows), mode (the last WIFI state and reason sent), count (uptime in
 # seconds), buffer (the MQTT client's buffers for held publishes, kept
-# across clients), buf (the room kept for modules, None while they are in).
+# across clients), buf (the room kept for modules, None while they are in),
+# clock (the time from NTP and the state of its synchronisation, ntp.py).
 
 import asyncio
 from asyncio.core import _io_queue
@@ -37,7 +40,7 @@ import gc
 import select
 import sys
 from micropython import const
-from time import ticks_ms, ticks_diff
+from time import ticks_ms, ticks_diff, ticks_add
 from bridge.link import wait, MAX_BODY, START_RATE, HTOP
 from bridge.mqtt import MAX_INFLIGHT
 
@@ -73,6 +76,21 @@ _RATE = const(27)
 _PMAX = const(28)
 _WIN = const(29)
 _BODY = const(33)
+# ntp.py's indexes in Bridge.clock: the time (Unix seconds, milliseconds,
+# at ticks), the last sync, failures, the last outcome, when the next
+# attempt is due, the back-off, the socket of the one under way, the
+# server's address.
+_SEC = const(0)
+_MS = const(1)
+_TK = const(2)
+_LAST = const(3)
+_FAIL = const(4)
+_WHY = const(5)
+_NEXT = const(6)
+_WAIT = const(7)
+_SOCK = const(8)
+_ADDR = const(10)
+_NTP = const(15)  # CONFIG key ntp_server: the configuration's index
 
 
 def _drop(n):
@@ -120,7 +138,7 @@ class Bridge:
         # Our HELLO (5.1, 8.9).
         hw = self.hw
         self.link.send(
-            _HELLO, "BHBBHIBsIBI", 2, MAX_BODY, self.link.s[_WIN], MAX_INFLIGHT, 0,  # no TLS, no NTP
+            _HELLO, "BHBBHIBsIBI", 2, MAX_BODY, self.link.s[_WIN], MAX_INFLIGHT, 2,  # NTP, no TLS
             hw.boot_count, hw.reset_reason, "mqttbridge-fw 0.2.0", gc.mem_free(), HTOP, hw.MAX_BAUD,
         )
 
@@ -135,9 +153,9 @@ class Bridge:
         self.link.send(t, f, *args)
 
     def get(self, n):
-        # -> the module bridge.n (hello, net), loaded if need be; poll()
-        # drops it when unused. Never kept in a variable: that would keep
-        # it in the heap.
+        # -> the module bridge.n (hello, net, ntp), loaded if need be; poll()
+        # drops it when unused (but ntp). Never kept in a variable: that
+        # would keep it in the heap.
         if self.buf:
             _room(self, 0)
         __import__("bridge." + n)
@@ -146,7 +164,8 @@ class Bridge:
 
     def drop(self):
         # Unload the modules get() loaded (a running function of one stays
-        # until it returns).
+        # until it returns), but ntp.py: once loaded it stays (ntp.py says
+        # why).
         self.time = None
         _drop("hello")
         _drop("net")
@@ -271,6 +290,17 @@ class Bridge:
                     # Room for config.py: the broker connection closed first
                     # (the client's task does it, then waits for the next
                     # configuration), the other modules gone.
+                    # The NTP server may change: an attempt under way
+                    # ends, the next one comes as soon as WiFi is up (if
+                    # the CONFIG is accepted), with the address looked up
+                    # again. The time itself stays.
+                    c = self.clock
+                    if c[_SOCK] is not None:
+                        c[_SOCK].close()
+                    c[_SOCK] = c[_ADDR] = None
+                    c[_WHY] = 0
+                    c[_NEXT] = ticks_ms()
+                    c[_WAIT] = 10
                     c = self.mqtt
                     self.cfg = c.cfg = None
                     c.stop("reconfigured")
@@ -322,6 +352,7 @@ class Bridge:
         # The timers: the link's every 20 ms, the rest every second.
         link = self.link
         s = link.s
+        c = self.clock
         t = f = ticks_ms()
         n = e = 0  # e: link errors reported so far
         r = 0  # uptime of the next STATS
@@ -334,6 +365,8 @@ class Bridge:
             await asyncio.sleep_ms(_TICK_MS)
             try:
                 link.poll()
+                if c[_SOCK] is not None and self.get("ntp").poll(self, c):
+                    r = 0  # the attempt is over: STATS at once, for the host to know
                 v = ticks_ms()
                 if s[_RATE] != START_RATE and ticks_diff(v, s[_HEARD]) > 2000:
                     # No good frame for 2 s at the rate BAUD set: back to
@@ -357,13 +390,36 @@ class Bridge:
                 n %= 1000
                 if not self.done:
                     self.hello()
+                x = self.cfg
+                if (
+                    x and x[_NTP] and c[_SOCK] is None and ticks_diff(v, c[_NEXT]) >= 0
+                    and self.mode and self.mode[0] == 2 and self.time is None
+                ):
+                    # An NTP attempt is due and WiFi is up; none of the
+                    # other modules is in, so that ntp.py finds room. If it
+                    # does not, it is tried again in 10 s (ntp.py sets the
+                    # next one when the attempt ends).
+                    c[_NEXT] = ticks_add(v, 10000)
+                    self.get("ntp").start(self, c)
                 if self.count >= r:
                     r = self.count + _STATS_S
                     if sum(link.errors) != e:
                         e = sum(link.errors)
                         self.get("hello").errors(self)  # LOG
-                    if self.cfg:
-                        link.send(0x26, "III", gc.mem_free(), self.count, 0)  # STATS (time: no NTP)
+                    if c[_SEC]:
+                        # The time now, which becomes the reference: ticks
+                        # differences stay small (ticks_ms wraps after 12
+                        # days on the board).
+                        k = ticks_diff(v, c[_TK]) + c[_MS]
+                        c[_SEC] += k // 1000
+                        c[_MS] = k % 1000
+                        c[_TK] = v
+                    if x:
+                        # STATS: heap, uptime, the time (0 until known), the
+                        # last sync, failures, the last outcome.
+                        link.send(
+                            0x26, "IIIHIIB", gc.mem_free(), self.count, c[_SEC], c[_MS], c[_LAST], c[_FAIL], c[_WHY]
+                        )
                 if self.hw.debug_heap:
                     gc.collect()
                     self.hw.log("heap %d" % gc.mem_alloc())

@@ -39,6 +39,9 @@ def start(hw):
     b.flags = b.count = 0
     b.buffer = [bytearray(MAX_HELD) for n in range(COPIES)]
     b.buf = None  # the room for modules (app.py)
+    # The clock (ntp.py): no time, nothing tried; the first attempt once
+    # configured with a server and WiFi is up, the back-off 10 s.
+    b.clock = [0, 0, 0, 0, 0, 0, 0, 10, None, 0, None]
     # The MQTT client (mqtt.py, its attributes described there), made once
     # with its task, which waits for a configuration: made at a CONFIG,
     # in a heap fragmented by then, it might not find the room.

@@ -8,14 +8,14 @@
 #   5 client_id bytes, 6 username bytes or None, 7 password bytes or None,
 #   8 keepalive, 9 clean_session, 10 will_topic bytes or None,
 #   11 will_payload bytes, 12 will_qos, 13 will_retain, 14 tls,
-#   15 ntp_server (accepted and ignored: this firmware has no NTP).
+#   15 ntp_server bytes (empty: no NTP), 16 ntp_port (ntp.py).
 
 
 def _name(k):
-    # -> the name of CONFIG key k (1..15).
+    # -> the name of CONFIG key k (1..16).
     return (
         "wifi_ssid wifi_password broker_host broker_port client_id username password keepalive"
-        " clean_session will_topic will_payload will_qos will_retain tls ntp_server"
+        " clean_session will_topic will_payload will_qos will_retain tls ntp_server ntp_port"
     ).split()[k - 1]
 
 
@@ -26,9 +26,9 @@ def _item(k, x):
     # and the most (length of a text, value of an integer). (Small
     # functions: each is loaded into the heap in one piece, and the heap has
     # no large free pieces left.)
-    t = "tttittbiitbiiit"[k - 1]
-    n = b"\x01\x00\x01\x02\x01\x00\x00\x02\x01\x01\x00\x01\x01\x01\x01"[k - 1]
-    e = (32, 64, 253, 65535, 65535, 65535, 65535, 65535, 1, 65535, 65535, 1, 1, 1, 253)[k - 1]
+    t = "tttittbiitbiiiti"[k - 1]
+    n = b"\x01\x00\x01\x02\x01\x00\x00\x02\x01\x01\x00\x01\x01\x01\x00\x02"[k - 1]
+    e = (32, 64, 253, 65535, 65535, 65535, 65535, 65535, 1, 65535, 65535, 1, 1, 1, 253, 65535)[k - 1]
     if t == "i":
         return _int(k, x, n, e)
     if t == "t":
@@ -38,9 +38,10 @@ def _item(k, x):
 
 def _int(k, x, n, e):
     x = int.from_bytes(x, "big") if len(x) == n else -1
-    if 0 <= x <= e and (x or k != 4):  # port 0 is no port
+    p = k == 4 or k == 16  # a port: 0 is no port
+    if 0 <= x <= e and (x or not p):
         return x, None
-    return None, "%d-byte integer, %d to %d" % (n, k == 4, e)
+    return None, "%d-byte integer, %d to %d" % (n, p, e)
 
 
 def _text(k, x, n, e):
@@ -59,14 +60,14 @@ def decode(data):
     # 3 unsupported. (Small functions: each is loaded into the heap in one
     # piece, and the heap has no large free pieces left.)
     # v[0]: the CONNECT packet, made by run().
-    v = [None, None, b"", None, 1883, None, None, None, 60, 1, None, b"", 0, 0, 0, None]
+    v = [None, None, b"", None, 1883, None, None, None, 60, 1, None, b"", 0, 0, 0, b"", 123]
     n = 0
     while n < len(data):
         k = data[n]
         e = n + 3 + (int.from_bytes(data[n + 1 : n + 3], "big") if n + 3 <= len(data) else 1 << 16)
         if e > len(data):
             return 2, "item at offset %d is truncated" % n, None
-        if 0 < k < 16:  # unknown keys are ignored; the last one counts
+        if 0 < k < 17:  # unknown keys are ignored; the last one counts
             x, t = _item(k, bytes(data[n + 3 : e]))
             if t:
                 return 2, "key %d (%s) is invalid: %s" % (k, _name(k), t), None

@@ -261,7 +261,10 @@ def parse(typ, p):
         return dict(level=p[0], text=p[1:].decode())
     if typ == 0x26:
         h, up, t = struct.unpack(">III", p[:12])
-        return dict(free_heap=h, uptime=up, time=t)
+        d = dict(free_heap=h, uptime=up, time=t)
+        if len(p) >= 23:  # the clock's fields (5.15)
+            d["time_ms"], d["last_sync"], d["sync_failures"], d["sync_result"] = struct.unpack(">HIIB", p[12:23])
+        return d
     if typ == 0x27:
         t, o = _s16(p, 2)
         return dict(topic_id=struct.unpack(">H", p[:2])[0], topic=t.decode())

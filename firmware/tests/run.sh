@@ -6,9 +6,13 @@
 #   (a) test_link.py  link codec and the reliable delivery of section 8
 #                     with a manual clock             MicroPython
 #   (b) test_mqtt.py  MQTT client, real mosquitto     MicroPython
+#   (e) test_clock.py the NTP client (ntp.py) against SNTP and DNS servers
+#                     played on loopback UDP          MicroPython
 #   (c) test_e2e.py   whole firmware over a pty, under -X heapsize=36k
 #                     (FW_HEAP), real mosquitto, a CPython host of
 #                     section 8 (v2host.py)           CPython drives it
+#   (f) test_e2e_clock.py  the same, with SNTP and DNS servers played on
+#                     loopback UDP: the clock in STATS  CPython drives it
 #
 # Each test program prints one line per check, "ok ..." or "FAIL ...". The
 # unit tests (a, b) compile their own source at start, which needs more heap
@@ -30,13 +34,13 @@ results=$tmp/results
 
 ports=$(python3 -c '
 import socket
-s = [socket.socket() for i in range(4)]
+s = [socket.socket() for i in range(4)] + [socket.socket(type=socket.SOCK_DGRAM) for i in range(2)]
 for x in s:
     x.bind(("127.0.0.1", 0))
 print(" ".join(str(x.getsockname()[1]) for x in s))')
 set -- $ports
-MQTT_PORT=$1 FAKE_PORT=$2 CLOSED_PORT=$3
-export MQTT_PORT FAKE_PORT CLOSED_PORT TEST_DIR="$tmp"
+MQTT_PORT=$1 FAKE_PORT=$2 CLOSED_PORT=$3 NTP_PORT=$5 DNS_PORT=$6
+export MQTT_PORT FAKE_PORT CLOSED_PORT NTP_PORT DNS_PORT TEST_DIR="$tmp"
 
 cleanup() {
     sh "$here/broker.sh" stop "$tmp" "$MQTT_PORT"
@@ -81,8 +85,10 @@ cd "$fw" || exit 1
 export MICROPYPATH="$fw/build/unix:.frozen"
 run "link codec" "$MICROPYTHON" -X heapsize=512k "$here/test_link.py"
 run "MQTT client" "$MICROPYTHON" -X heapsize=512k "$here/test_mqtt.py"
+run "clock" "$MICROPYTHON" -X heapsize=512k "$here/test_clock.py"
 unset MICROPYPATH
 run "end to end" python3 "$here/test_e2e.py"
+run "end to end: the clock" python3 "$here/test_e2e_clock.py"
 
 passed=$(grep -c '^ok ' "$results")
 failed=$(grep -c '^FAIL ' "$results")

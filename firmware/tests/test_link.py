@@ -192,7 +192,9 @@ roundtrip("SUBACK", 0x21, "BS", (0x80, b"a/+/#"), dict(granted=0x80, filter="a/+
 roundtrip("WIFI", 0x23, "Bbss", (2, -55, "127.0.0.1", ""), dict(state=2, rssi=-55, address="127.0.0.1", reason=""))
 roundtrip("BROKER", 0x24, "BBBs", (0, 5, 0, "CONNACK refused"), dict(state=0, return_code=5, session_present=0, reason="CONNACK refused"))
 roundtrip("LOG", 0x25, "Br", (2, "héllo"), dict(level=2, text="héllo"))
-roundtrip("STATS", 0x26, "III", (4000, 86400, 0), dict(free_heap=4000, uptime=86400, time=0))
+roundtrip("STATS", 0x26, "IIIHIIB", (4000, 86400, 1900000000, 999, 1899999000, 3, 1),
+          dict(free_heap=4000, uptime=86400, time=1900000000, time_ms=999, last_sync=1899999000, sync_failures=3,
+               sync_result=1))
 roundtrip("str8 clipped at 255", 0x04, "Bs", (1, "x" * 300), dict(code=1, detail="x" * 255))
 k = mk()
 k.clear(8)
@@ -360,9 +362,16 @@ for name, items, code in (
     ("bad UTF-8", ok + [(5, b"\xff\xfe")], 2),
     ("password without user", ok + [(7, b"pw")], 2),
     ("tls", ok + [(14, b"\x01")], 3),
+    ("ntp_port 0", ok + [(16, b"\x00\x00")], 2),
+    ("ntp_port of 1 byte", ok + [(16, b"\x7b")], 2),
+    ("ntp_server with a NUL", ok + [(15, b"a\x00b")], 2),
 ):
     r, d, v = config.decode(memoryview(h.config(items)))
     check("CONFIG %s -> %d" % (name, code), r == code and d, (r, d))
+r, d, v = config.decode(memoryview(h.config(ok)))
+eq("CONFIG without NTP: no server, port 123", (v[15], v[16]), (b"", 123))
+r, d, v = config.decode(memoryview(h.config(ok + [(15, b"pool.ntp.org"), (16, b"\x10\x7b")])))
+eq("CONFIG ntp_server and ntp_port", (r, v[15], v[16]), (0, b"pool.ntp.org", 4219))
 r, d, v = config.decode(memoryview(h.config(ok)[:-1]))
 check("CONFIG truncated item -> 2", r == 2 and "truncated" in d, (r, d))
 r, d, v = config.decode(memoryview(h.config(ok + [(6, b"user"), (7, b"pw"), (10, b"w/t"), (11, b"bye"), (12, b"\x01")])))

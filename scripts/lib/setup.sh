@@ -6,7 +6,9 @@ MQTTBRIDGE_ROOT=${MQTTBRIDGE_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." &
 MQTTBRIDGE_VENV=${MQTTBRIDGE_VENV:-$MQTTBRIDGE_ROOT/.venv}
 
 setup_debian_packages() {
-    local wanted=(libserialport-dev libsqlite3-dev mosquitto mosquitto-clients socat pkg-config gcc util-linux)
+    # chrony: chronyd is the NTP server of the time tests (tests/integration/test_time.py), which
+    # start their own instance on a loopback port; the package's system service is not needed.
+    local wanted=(libserialport-dev libsqlite3-dev mosquitto mosquitto-clients socat pkg-config gcc util-linux chrony)
     local missing=()
     for p in "${wanted[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -111,10 +111,13 @@ class Stack:
     """esp-sim + mqttbridged against a broker, in one temporary directory."""
 
     def __init__(self, directory, broker, start_sim=True, daemon_args=(), sim_args=(), firmware=None,
-                 controlled=False):
+                 controlled=False, ntp_server="none"):
         """`sim_args` go to esp-sim; `firmware` replaces the bridge firmware's directory;
-        `controlled` gives esp-sim a control socket at `self.control` (see esp_sim_command)."""
+        `controlled` gives esp-sim a control socket at `self.control` (see esp_sim_command);
+        `ntp_server` is mqttbridged's --ntp-server: none unless a test gives one, so that no test
+        depends on the network outside (the default, pool.ntp.org, would be asked)."""
         self.directory = Path(directory)
+        self.ntp_server = ntp_server
         self.sim_args = list(sim_args)
         self.control = self.directory / "esp-sim.sock" if controlled else None
         if controlled:
@@ -148,7 +151,7 @@ class Stack:
             str(BIN / "mqttbridged"), "--device", str(self.link), "--gpio-root", str(self.gpio),
             "--socket", self.socket, "--broker", f"127.0.0.1:{self.broker.port}",
             "--client-id", "mqttbridge-test", "--wifi-ssid", "mqttbridge-sim", "--keepalive", "10",
-            "--spool", str(self.spool), "--log-level", "debug", *extra]
+            "--spool", str(self.spool), "--ntp-server", self.ntp_server, "--log-level", "debug", *extra]
 
     def start_daemon(self, *extra):
         process = Process("mqttbridged", self.daemon_argv(*extra), self.directory)

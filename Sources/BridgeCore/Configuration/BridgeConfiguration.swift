@@ -37,6 +37,65 @@ public struct BridgeConfiguration: Sendable {
         }
     }
 
+    /// The NTP server the ESP sets its clock from (`--ntp-server`): the host has no network of its own,
+    /// so the ESP is its only source of wall-clock time.
+    public struct NTPServer: Sendable, Equatable, CustomStringConvertible {
+        /// A host name or an IPv4 address (the ESP8266 speaks IPv4 only).
+        public var host: String
+        public var port: Int
+
+        public init(host: String, port: Int = 123) {
+            self.host = host
+            self.port = port
+        }
+
+        /// `HOST[:PORT]`, checked for what the ESP can look up: a host name of 1–253 bytes in labels of
+        /// 1–63 letters, digits, `-` or `_`, or an IPv4 address; a port from 1 to 65535.
+        public init(parsing text: String) throws(NTPServerError) {
+            let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+            guard (1...2).contains(parts.count) else {
+                throw NTPServerError(
+                    "'\(text)' is not HOST or HOST:PORT (IPv6 addresses are not supported: the ESP8266 speaks IPv4)")
+            }
+            var port = 123
+            if parts.count == 2 {
+                guard let number = Int(parts[1]), (1...65535).contains(number) else {
+                    throw NTPServerError("port '\(parts[1])' is not a number from 1 to 65535")
+                }
+                port = number
+            }
+            let host = String(parts[0])
+            let labels = host.split(separator: ".", omittingEmptySubsequences: false)
+            let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_".utf8)
+            guard (1...253).contains(host.utf8.count),
+                labels.allSatisfy({ (1...63).contains($0.utf8.count) && $0.utf8.allSatisfy(allowed.contains) })
+            else {
+                throw NTPServerError(
+                    "'\(host)' is not a host name or IPv4 address (dot-separated labels of 1 to 63 letters, digits, "
+                        + "'-' or '_', 253 bytes at most)")
+            }
+            let numbers = labels.compactMap { UInt8($0) }
+            if labels.allSatisfy({ $0.utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) } }),
+                numbers.count != 4 || labels.count != 4
+            {
+                throw NTPServerError("'\(host)' is not an IPv4 address (four numbers from 0 to 255)")
+            }
+            self.init(host: host, port: port)
+        }
+
+        /// `HOST:PORT`.
+        public var description: String { "\(host):\(port)" }
+    }
+
+    /// Why an `--ntp-server` value cannot be used.
+    public struct NTPServerError: Error, Equatable, CustomStringConvertible {
+        public let description: String
+
+        init(_ description: String) {
+            self.description = description
+        }
+    }
+
     /// The sysfs GPIO lines wired to the ESP (`--reset-method gpio`).
     public struct Lines: Sendable, Equatable {
         public var gpioRoot: String
@@ -129,6 +188,8 @@ public struct BridgeConfiguration: Sendable {
     public var slowClientTimeout: Duration = .seconds(30)
     /// How many qos 1 messages a persistent local session keeps while its client is away.
     public var sessionQueueSize = 1000
+    /// The NTP server the ESP asks for the time (CONFIG `ntp_server`, `ntp_port`); `nil`: none.
+    public var ntpServer: NTPServer?
     /// How long the broker's retained messages for a new local subscription may keep arriving after
     /// its SUBACK (see `RetainedReplays`).
     public var retainedReplayGrace: Duration = .seconds(3)

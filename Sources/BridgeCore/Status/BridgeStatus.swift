@@ -77,6 +77,30 @@ public struct BridgeStatus: Codable, Sendable, Equatable {
         public var lastReason = ""
     }
 
+    /// The ESP's clock, set from NTP: the host's only source of wall-clock time.
+    public struct Time: Codable, Sendable, Equatable {
+        /// `off` (no `--ntp-server`), `unsupported` (the firmware has no NTP), `not-synced` (the ESP has
+        /// no time yet since it started), `synced`.
+        public var state = "off"
+        /// The NTP server the ESP asks, `HOST:PORT`; empty when off.
+        public var server = ""
+        /// The ESP's clock (UTC, ISO-8601 with milliseconds) when this status was made: its last STATS
+        /// and the time since; empty until it has the time.
+        public var time = ""
+        /// The ESP's clock when it last set it from the server (UTC, ISO-8601); empty when it has not
+        /// since it started.
+        public var lastSync = ""
+        /// Seconds since then; absent when it has not synced.
+        public var secondsSinceSync: Int?
+        /// How far the host's clock is off: the ESP's time less the host's, in seconds, measured when
+        /// the last STATS arrived (to a few milliseconds: its time on the line); absent without a time.
+        public var hostOffsetSeconds: Double?
+        /// Failed attempts since the ESP started.
+        public var syncFailures = 0
+        /// Why the last attempt failed; empty after a success.
+        public var reason = ""
+    }
+
     public struct Traffic: Codable, Sendable, Equatable {
         public var localClients = 0
         public var localSubscriptions = 0
@@ -137,6 +161,7 @@ public struct BridgeStatus: Codable, Sendable, Equatable {
     public var esp = ESP()
     public var wifi = WiFi()
     public var broker = Broker()
+    public var time = Time()
     public var traffic = Traffic()
     public var spool = Spool()
 

@@ -6,6 +6,7 @@ enum StatusTopic: String, CaseIterable, Sendable {
     case wifi = "$bridge/wifi"
     case broker = "$bridge/broker"
     case esp = "$bridge/esp"
+    case time = "$bridge/time"
     case counters = "$bridge/counters"
 
     var name: String { rawValue }
@@ -17,8 +18,21 @@ enum StatusTopic: String, CaseIterable, Sendable {
         case .wifi: return StatusEncoding.json(status.wifi)
         case .broker: return StatusEncoding.json(BrokerSummary(status.broker))
         case .esp: return StatusEncoding.json(status.esp)
+        case .time: return StatusEncoding.json(status.time)
         case .counters: return StatusEncoding.json(Counters(link: .init(status.link), traffic: status.traffic))
         }
+    }
+
+    /// What has to change for the topic to go out again: its payload, except that `$bridge/time` goes
+    /// out when the synchronisation changes (a sync, a failure, the state), not as its clock runs or
+    /// each STATS measures the host's offset again.
+    func changeKey(of status: BridgeStatus) -> [UInt8] {
+        guard self == .time else { return payload(of: status) }
+        var time = status.time
+        time.time = ""
+        time.secondsSinceSync = nil
+        time.hostOffsetSeconds = nil
+        return StatusEncoding.json(time)
     }
 
     /// `$bridge/link`: where the link stands, without its counters.
@@ -100,17 +114,18 @@ enum StatusTopic: String, CaseIterable, Sendable {
 
 /// Remembers what each status topic last carried, so that a topic goes out only when it changed.
 struct StatusTopicTracker {
+    /// Each topic's ``StatusTopic/changeKey(of:)`` when it last went out.
     private(set) var current: [StatusTopic: [UInt8]] = [:]
 
-    /// The topics among `topics` whose payload differs from the one they last carried, in
-    /// `topics`' order, with their new payloads; they count as carried from now on.
+    /// The topics among `topics` whose content changed since they last went out, in `topics`' order,
+    /// with their new payloads; they count as carried from now on.
     mutating func changes(in status: BridgeStatus, among topics: [StatusTopic]) -> [(StatusTopic, [UInt8])] {
         var changed: [(StatusTopic, [UInt8])] = []
         for topic in topics {
-            let payload = topic.payload(of: status)
-            guard current[topic] != payload else { continue }
-            current[topic] = payload
-            changed.append((topic, payload))
+            let key = topic.changeKey(of: status)
+            guard current[topic] != key else { continue }
+            current[topic] = key
+            changed.append((topic, topic.payload(of: status)))
         }
         return changed
     }

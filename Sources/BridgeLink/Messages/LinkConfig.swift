@@ -39,6 +39,8 @@ public struct LinkConfig: Hashable, Sendable {
         case tls = 14
         /// Key 15, `ntp_server`.
         case ntpServer = 15
+        /// Key 16, `ntp_port`.
+        case ntpPort = 16
 
         /// The spec's name for the key, e.g. `wifi_ssid`, as CONFIG_ACK details use it.
         public var name: String {
@@ -58,6 +60,7 @@ public struct LinkConfig: Hashable, Sendable {
             case .willRetain: return "will_retain"
             case .tls: return "tls"
             case .ntpServer: return "ntp_server"
+            case .ntpPort: return "ntp_port"
             }
         }
 
@@ -92,8 +95,10 @@ public struct LinkConfig: Hashable, Sendable {
     public var willRetain: Bool?
     /// Key 14: connect to the broker over TLS; absent means `false`.
     public var tls: Bool?
-    /// Key 15: the NTP server's host name; absent means no NTP.
+    /// Key 15: the NTP server's host name or IPv4 address; absent or empty means no NTP.
     public var ntpServer: String?
+    /// Key 16: the NTP server's UDP port; absent means 123.
+    public var ntpPort: UInt16?
 
     /// A configuration with the given items; absent ones are not sent.
     public init(
@@ -111,7 +116,8 @@ public struct LinkConfig: Hashable, Sendable {
         willQoS: LinkQoS? = nil,
         willRetain: Bool? = nil,
         tls: Bool? = nil,
-        ntpServer: String? = nil
+        ntpServer: String? = nil,
+        ntpPort: UInt16? = nil
     ) {
         self.wifiSSID = wifiSSID
         self.wifiPassword = wifiPassword
@@ -128,6 +134,7 @@ public struct LinkConfig: Hashable, Sendable {
         self.willRetain = willRetain
         self.tls = tls
         self.ntpServer = ntpServer
+        self.ntpPort = ntpPort
     }
 
     /// The keys §5.2 requires (`wifi_ssid`, `broker_host`, `client_id`) that this configuration
@@ -183,6 +190,7 @@ extension LinkConfig: LinkPayloadCodable {
         case .willRetain: self.willRetain = try Self.readBool(key, from: &value)
         case .tls: self.tls = try Self.readBool(key, from: &value)
         case .ntpServer: self.ntpServer = value.readRestString()
+        case .ntpPort: self.ntpPort = try Self.readU16(key, from: &value)
         }
     }
 
@@ -226,6 +234,7 @@ extension LinkConfig: LinkPayloadCodable {
         if let willRetain { try writer.writeItem(.willRetain, [willRetain ? 1 : 0]) }
         if let tls { try writer.writeItem(.tls, [tls ? 1 : 0]) }
         if let ntpServer { try writer.writeItem(.ntpServer, ntpServer.utf8) }
+        if let ntpPort { try writer.writeItem(.ntpPort, Self.bigEndianBytes(ntpPort)) }
     }
 
     private static func bigEndianBytes(_ value: UInt16) -> [UInt8] {
