@@ -119,6 +119,20 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Fuzz targets: scripts/fuzz builds them with libFuzzer (-sanitize=fuzzer -DFUZZING); the ordinary build
+        // makes them replay inputs from files, so a crash reproduces without the sanitizers.
+        .systemLibrary(name: "CLibFuzzer", path: "Fuzz/CLibFuzzer"),
+        .target(name: "FuzzSupport", dependencies: ["CLibFuzzer"], path: "Fuzz/FuzzSupport"),
+        .executableTarget(
+            name: "FuzzLink",
+            dependencies: ["BridgeLink", "FuzzSupport", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Fuzz/FuzzLink"
+        ),
+        .executableTarget(
+            name: "FuzzMQTT",
+            dependencies: ["BridgeMQTT", "FuzzSupport", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Fuzz/FuzzMQTT"
+        ),
         .testTarget(name: "BridgeLinkTests", dependencies: ["BridgeLink"]),
         .testTarget(
             name: "BridgeMQTTTests", dependencies: ["BridgeMQTT", .product(name: "NIOTestUtils", package: "swift-nio")]),

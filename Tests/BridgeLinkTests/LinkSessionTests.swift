@@ -221,6 +221,26 @@ private struct Pair {
         #expect(pair.host.unacknowledgedCount == 1)
     }
 
+    /// Found by FuzzLink (Fuzz/corpus/FuzzLink/regression-ack-with-seq): the body `07 05 00`, an ACK frame with
+    /// `SEQ` and `MORE` set, was delivered as the sequenced frame 0, so the daemon took it for a message (ended a
+    /// fragmented one, answered ERROR) and the real frame 0 that followed counted as a duplicate.
+    @Test func anACKFrameIsConsumedEvenWhenAPeerSequencesIt() throws {
+        var pair = Pair()
+        _ = pair.host.send(Pair.message("a"), now: pair.now)
+        var body = ByteBuffer(bytes: [0x07, 0x05, 0x00])
+        body.writeInteger(CRC32.checksum(body), endianness: .big)
+        let bogus = try LinkFrame(body: body)
+        #expect(bogus == LinkFrame(type: .ack, seq: 0, more: true))
+        #expect(pair.host.receive(bogus, now: pair.now).delivered.isEmpty)
+        // ACK is never sequenced (§8.2), so that took no sequence number: the ESP's frame 0 is delivered.
+        pair.deliver(pair.esp.send(Pair.message("e"), now: pair.now), fromHost: false)
+        #expect(pair.deliveredToHost == ["e"])
+        // The acknowledgement an ACK frame carries still counts, whatever else its header says.
+        let acknowledging = LinkFrame(type: .ack, seq: 9, ack: .init(ack: 1, credit: 4))
+        #expect(pair.host.receive(acknowledging, now: pair.now).delivered.isEmpty)
+        #expect(pair.host.acknowledgedCount == 1)
+    }
+
     @Test(arguments: [1, 2, 3, 4])
     func thousandsOfMessagesThroughALossyLineArriveOnceAndInOrder(seed: UInt64) {
         var generator = SplitMix64(seed: seed)

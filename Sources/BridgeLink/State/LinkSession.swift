@@ -147,8 +147,11 @@ public struct LinkSession: Sendable {
             let reject = frame.type == .ack && frame.payload.getInteger(at: frame.payload.readerIndex) == UInt8(1)
             output.frames += processAcknowledgement(acknowledgement, reject: reject, now: now)
         }
+        // An ACK frame is never sequenced (§8.2), whatever flags a faulty peer sets: it takes no sequence number
+        // and is consumed here.
+        if frame.type == .ack { return output }
         guard let sequence = frame.seq else {
-            if frame.type != .ack { output.delivered.append(frame) }
+            output.delivered.append(frame)
             return output
         }
         let distance = Int(sequence &- expectedSequence)
