@@ -358,7 +358,7 @@ class MQTTClient:
                             t[2] = now
                             self.write(b"\xc0\x00")
                         # Held publishes unacknowledged for too long, oldest first
-                        # (MQTT 4.6); right after a connect that is all of them.
+                        # (MQTT 4.6).
                         for e in self.held:
                             if e[4] and ticks_diff(now, e[3]) > _RETRY_MS and self.down is None:
                                 e[2][0] |= 0x08  # DUP
@@ -483,12 +483,18 @@ class MQTTClient:
                             self.stop("CONNACK refused")
                             return
                         self.state = _CONNECTED
+                        # The held publishes again, with DUP, at once: the
+                        # host publishes as soon as it hears of the
+                        # connection, and a newer publish must not overtake
+                        # them (MQTT 4.6: re-sent in their original order).
+                        for e in self.held:
+                            e[2][0] |= 0x08
+                            e[3] = ticks_ms()
+                            self.write(memoryview(e[2])[: e[4]])
                         app.send(_BROKER, "BBBs", _CONNECTED, 0, h[0] & 1, "")
                         for t in list(self.subs):
                             if t in self.subs:
                                 self.sub(t, self.subs[t])
-                        for e in self.held:
-                            e[3] = ticks_ms() - _RETRY_MS - 1  # run() sends them again
                     elif k == 4:  # PUBACK
                         for e in self.held:
                             if e[0] == i:

@@ -495,10 +495,20 @@ async def main():
     check("fake broker: reconnection", await fake.accept())
     await fake.packet()
     fake.send(b"\x20\x02\x00\x00")
+    # The host publishes as soon as it hears of the connection: the held
+    # publish must still go first, or the broker gets them out of order.
+    while f.state != 2:
+        await asyncio.sleep_ms(1)
+    pub(f, 1, 501, h.s16(b"t/dup") + b"newer")
     p = await fake.packet()
     check("held publish sent again after the reconnect, with DUP", p and p[0] == 0x3A and p[1][7:9] == pid, p)
+    q = await fake.packet()
+    check("... before a newer publish", q and q[0] == 0x32 and q[1].endswith(b"newer"), q)
     fake.send(b"\x40\x02" + pid)
     check("its PUBACK delivered", await until(lambda: (500, 0) in fapp.of(PUBACK)), fapp.events)
+    if q:
+        fake.send(b"\x40\x02" + q[1][7:9])
+    check("the newer one's PUBACK delivered", await until(lambda: (501, 0) in fapp.of(PUBACK)), fapp.events)
     ftask.cancel()
     fake.drop()
     fake.s.close()
