@@ -228,7 +228,8 @@ while b.speed() != [termios.B115200] * 2 and time.time() - t0 < 4:
     H.pump()
 dt = time.time() - t0
 H.auto_ack = True
-check("no frame for 2 s at the new rate: back to 115200 by itself", b.speed() == [termios.B115200] * 2 and 1.8 < dt < 2.6, (b.speed(), dt))
+# Not before 2 s; the upper bound leaves room for a busy machine (the supervision tick and load).
+check("no frame for 2 s at the new rate: back to 115200 by itself", b.speed() == [termios.B115200] * 2 and 1.8 < dt < 4.0, (b.speed(), dt))
 check("and says so", H.expect("LOG", lambda f: "back to 115200" in f["text"]) is not None)
 H.send("BAUD", h.baud(12345))
 check("a rate the UART does not have: refused", H.expect("LOG", lambda f: "BAUD 12345 refused" in f["text"]) is not None)
