@@ -12,6 +12,12 @@
 #                      that -X heapsize=36k measures the firmware's data, not
 #                      its code. Elsewhere, plain bytecode (needs a larger
 #                      heap, README.md "Memory").
+#                      The modules the bridge loads and drops again and again
+#                      (hello, net, config: $dropped) are bytecode on every
+#                      machine: each load of a native module leaves some heap
+#                      for good under the Unix port (README.md "Memory"), which
+#                      would run a long-lived twin out of heap; bytecode leaves
+#                      nothing, and is what the board runs too.
 #
 # -O3: no line numbers in tracebacks (they cost heap on the board). Each module
 # gets its own name as the embedded source name (-s): it is interned anyway, a
@@ -38,6 +44,7 @@ unix)
     *) march=${MPY_MARCH:-} ;;
     esac
     sources="hw_unix.py bridge/*.py"
+    dropped="bridge/hello.py bridge/net.py bridge/config.py"
     ;;
 *)
     echo "usage: build.sh [esp8266|unix]" >&2
@@ -51,9 +58,9 @@ mpy=${MPY_CROSS:-}
 mkdir -p "$out/bridge"
 cd "$here"
 # The code generation used is recorded: a change rebuilds everything.
-if [ "$(cat "$out/.march" 2>/dev/null)" != "$march" ]; then
+if [ "$(cat "$out/.march" 2>/dev/null)" != "$march; bytecode: ${dropped:-}" ]; then
     rm -f "$out"/*.mpy "$out"/bridge/*.mpy
-    echo "$march" >"$out/.march"
+    echo "$march; bytecode: ${dropped:-}" >"$out/.march"
 fi
 for dst in "$out"/*.mpy "$out"/bridge/*.mpy; do # modules whose source is gone
     src=${dst#"$out"/}
@@ -63,8 +70,10 @@ for src in $sources; do
     dst=$out/${src%.py}.mpy
     if [ ! -e "$dst" ] || [ "$src" -nt "$dst" ]; then
         name=${src##*/}
-        # shellcheck disable=SC2086 # $march is a list of options
-        "$mpy" $march -O3 -s "${name%.py}" -o "$dst.$$" "$src"
+        m=$march
+        case " ${dropped:-} " in *" $src "*) m= ;; esac
+        # shellcheck disable=SC2086 # $m is a list of options
+        "$mpy" $m -O3 -s "${name%.py}" -o "$dst.$$" "$src"
         mv -f "$dst.$$" "$dst"
     fi
 done

@@ -8,6 +8,9 @@
 #   (b) test_mqtt.py  MQTT client, real mosquitto     MicroPython
 #   (e) test_clock.py the NTP client (ntp.py) against SNTP and DNS servers
 #                     played on loopback UDP          MicroPython
+#   (g) test_reload.py the modules the bridge drops after use leave no heap
+#                     behind when loaded again and again (build.sh unix)
+#                                                     MicroPython
 #   (c) test_e2e.py   whole firmware over a pty, under -X heapsize=36k
 #                     (FW_HEAP), real mosquitto, a CPython host of
 #                     section 8 (v2host.py)           CPython drives it
@@ -86,6 +89,7 @@ export MICROPYPATH="$fw/build/unix:.frozen"
 run "link codec" "$MICROPYTHON" -X heapsize=512k "$here/test_link.py"
 run "MQTT client" "$MICROPYTHON" -X heapsize=512k "$here/test_mqtt.py"
 run "clock" "$MICROPYTHON" -X heapsize=512k "$here/test_clock.py"
+run "modules loaded again and again" "$MICROPYTHON" -X heapsize=64k "$here/test_reload.py"
 unset MICROPYPATH
 run "end to end" python3 "$here/test_e2e.py"
 run "end to end: the clock" python3 "$here/test_e2e_clock.py"
