@@ -9,6 +9,7 @@ import socket
 from errno import EINPROGRESS
 from micropython import const
 from time import ticks_ms, ticks_diff
+from bridge.mqtt import backoff_ms
 
 _WIFI_POLL_MS = const(500)
 _WIFI_MS = const(20000)  # a WiFi connection attempt gives up after this long
@@ -20,7 +21,7 @@ async def wifi(q, c):
     # else None: it did not come up (its back-off is done) or the
     # configuration changed. WIFI states reported by app.state(): 0 down, 1
     # connecting, 2 up; a failed attempt backs off 1 s doubling to 30 s
-    # (q.t[6]).
+    # (q.t[6]), each wait between half of that and all of it.
     app = q.app
     hw = app.hw
     t = q.t
@@ -42,7 +43,7 @@ async def wifi(q, c):
                 v = (0, "timed out")
                 hw.wifi_connect(None, None)
             app.state(0, v[1], 0, "")
-            await asyncio.sleep_ms(t[6] * 1000)
+            await asyncio.sleep_ms(backoff_ms(t[6]))  # jittered, as the broker's
             t[6] = min(t[6] * 2, 30)
             return None
     t[6] = 1

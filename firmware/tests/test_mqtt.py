@@ -62,10 +62,10 @@ class App:
     # acknowledges everything: the frames it sends are read back with the
     # host codec, as events (type, fields...) like the calls the client
     # made, and MESSAGE bodies joined from their fragments.
-    def __init__(self):
+    def __init__(self, hw=None):
         import bridge.boot
 
-        self.b = bridge.boot.start(HW())
+        self.b = bridge.boot.start(hw or HW())
         k = self.link = self.b.link
         k.clear(127)
         k.s[28] = 512  # the host's max_body
@@ -128,14 +128,27 @@ class Stop:  # what the tests did with the client's task: stop it
         self.c.stop("stopped")
 
 
-def start(cid, port=PORT, keepalive=60, will=None, clean=1):
+class NoWiFi(HW):  # an access point that is not there: every attempt fails at once
+    def __init__(self):
+        super().__init__()
+        self.attempts = []  # ticks_ms() of each connection attempt
+
+    def wifi_connect(self, s, k):
+        if s is not None:
+            self.attempts.append(ticks_ms())
+
+    def wifi_status(self):
+        return 0, 'no AP "net"', 0, ""
+
+
+def start(cid, port=PORT, keepalive=60, will=None, clean=1, hw=None):
     from bridge import config
 
     v = [None, "net", "", "127.0.0.1", port, cid.encode(), None, None, keepalive, clean, None, b"", 0, 0, 0, None]
     if will:
         v[10], v[11], v[12], v[13] = will
     config._connect(v)
-    app = App()
+    app = App(hw)
     c = app.b.mqtt
     app.b.cfg = c.cfg = v
     return app, c, Stop(c)
@@ -468,6 +481,26 @@ async def main():
         await asyncio.sleep_ms(1)
     check("jitter: 4 s back-offs between 2 and 4 s, and spread", min(waits) >= 2000 and max(waits) <= 4000
           and len(set(waits)) > 50, (min(waits), max(waits), len(set(waits))))
+
+    # --- WiFi that does not come up: the same jittered back-off (net.py), seen through a
+    # backoff_ms that records what it is asked and answers 0.3 s a second of back-off.
+    import bridge.mqtt as M
+    from bridge.app import _drop
+
+    _drop("net")  # loaded again below, taking the recording backoff_ms
+    asked = []
+    M.backoff_ms = lambda d: asked.append(d) or d * 300
+    hw = NoWiFi()
+    wapp, w, wtask = start("test-nowifi", hw=hw)
+    await asyncio.sleep_ms(2500)
+    wtask.cancel()
+    M.backoff_ms = backoff_ms
+    _drop("net")
+    eq("WiFi that fails: back-off of 1 s, 2 s, 4 s, each through the jittered backoff_ms", asked[:3], [1, 2, 4])
+    gaps = [ticks_diff(b, a) for a, b in zip(hw.attempts, hw.attempts[1:])][:3]
+    check("and the next attempt comes when that wait is over (0.3, 0.6, 1.2 s here)",
+          len(gaps) == 3 and all(abs(g - 300 * d) < 150 for g, d in zip(gaps, (1, 2, 4))), gaps)
+    check("no MQTT connection attempted without WiFi", not [e for e in wapp.of(BROKER) if e[0] == 1], wapp.events)
 
     # --- a scripted broker
     fake = Fake()
