@@ -52,7 +52,7 @@ import paho.mqtt.client as mqtt
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(os.environ.get("MQTTBRIDGE_BIN", ROOT / ".build" / "debug"))
 sys.path.insert(0, str(ROOT / "tests"))
-from harness import accepts_connections, esp_sim_command, free_port, mosquitto_config, wait_until  # noqa: E402
+from harness import Process, accepts_connections, esp_sim_command, free_port, mosquitto_config, wait_until  # noqa: E402
 
 KINDS = ("noise", "cut", "hang", "reboot", "wifi", "broker", "daemon", "publisher")
 LINK_TIMEOUT = 3  # s: the daemon's --link-timeout; hangs and cuts go beyond it
@@ -65,34 +65,6 @@ def log(events, line):
     events.write(f"{stamp} {line}\n")
     events.flush()
     print(line, flush=True)
-
-
-class Child:
-    """A child process in its own session, its output appended to DIR/NAME.log (so that a
-    restarted daemon's log follows the killed one's)."""
-
-    def __init__(self, name, argv, directory, stdin=None, stdout=None):
-        self.log_path = Path(directory) / f"{name}.log"
-        self.log = open(self.log_path, "ab")
-        self.log.write(f"==== {time.monotonic():.3f} started: {' '.join(argv)}\n".encode())
-        self.log.flush()
-        self.popen = subprocess.Popen(argv, stdin=stdin, stdout=stdout or self.log, stderr=self.log,
-                                      start_new_session=True)
-
-    def stop(self, sig=signal.SIGTERM, timeout=15):
-        if self.popen.poll() is None:
-            self.popen.send_signal(sig)
-            try:
-                self.popen.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.popen.pid, signal.SIGKILL)
-                self.popen.wait()
-        self.log.close()
-        if self.popen.stdin:
-            try:
-                self.popen.stdin.close()
-            except BrokenPipeError:
-                pass  # what was not read is of no use to a dead process
 
 
 class Broker:
@@ -113,7 +85,7 @@ class Broker:
         self.start()
 
     def start(self):
-        self.process = Child("mosquitto", ["mosquitto", "-c", str(self.conf)], self.directory)
+        self.process = Process("mosquitto", ["mosquitto", "-c", str(self.conf)], self.directory, append=True)
         wait_until(lambda: accepts_connections(self.port), 20, "mosquitto to listen")
 
     def stop(self):
@@ -132,11 +104,11 @@ class Bridge:
         self.gpio = self.directory / "gpio"
         self.control = self.directory / "esp-sim.sock"
         self.socket = str(self.directory / "mqtt.sock")
-        self.sim = Child("esp-sim", [
+        self.sim = Process("esp-sim", [
             str(BIN / "esp-sim"), "--link", str(self.link), "--gpio-root", str(self.gpio), "--baud", "115200",
             "--seed", str(seed), "--state-dir", str(self.directory / "esp-state"), "--control", str(self.control),
             "--firmware", str(firmware)],
-            self.directory, stdout=subprocess.PIPE)
+            self.directory, stdout=subprocess.PIPE, append=True)
         line = self.sim.popen.stdout.readline().decode()
         if "ready" not in line:
             raise RuntimeError(f"esp-sim did not start; see {self.sim.log_path}")
@@ -145,12 +117,12 @@ class Bridge:
 
     def start_daemon(self):
         """Starts mqttbridged and returns once it listens on its socket."""
-        self.daemon = Child("mqttbridged", [
+        self.daemon = Process("mqttbridged", [
             str(BIN / "mqttbridged"), "--device", str(self.link), "--gpio-root", str(self.gpio),
             "--baud", "115200", "--socket", self.socket, "--broker", f"127.0.0.1:{self.broker.port}",
             "--client-id", "mqttbridge-faults", "--wifi-ssid", "mqttbridge-sim", "--keepalive", "10",
             "--link-timeout", str(LINK_TIMEOUT), "--spool", str(self.directory / "spool"),
-            "--log-level", self.log_level], self.directory)
+            "--log-level", self.log_level], self.directory, append=True)
         # A SIGKILLed daemon leaves its socket file (refusing connections); the new one replaces it.
         wait_until(lambda: self.daemon.popen.poll() is not None or self.listening(), 30,
                    "mqttbridged to open its socket")
@@ -230,10 +202,10 @@ class Publisher:
 
     def start(self):
         first = max(self.sent, default=-1) + 1
-        self.process = Child(f"publisher-{self.ident}", [
+        self.process = Process(f"publisher-{self.ident}", [
             sys.executable, str(ROOT / "faults" / "publisher.py"), "--socket", self.bridge.socket,
             "--id", self.ident, "--start", str(first), "--budget", str(self.budget), "--rate", str(self.rate)],
-            self.directory, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            self.directory, stdin=subprocess.PIPE, stdout=subprocess.PIPE, append=True)
         self.reader = threading.Thread(target=self.read, args=(self.process.popen.stdout,), daemon=True)
         self.reader.start()
         self.steer(f"b {self.budget}")  # in case it was raised while the process started

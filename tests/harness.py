@@ -1,8 +1,13 @@
-"""What the integration tests and the benchmarks share: free loopback ports, waiting for a
-condition, the configuration of a private mosquitto, and esp-sim's control socket."""
+"""What the integration tests, the fault campaign and the benchmarks share: free loopback ports,
+waiting for a condition, child processes with a log file each, the configuration of a private
+mosquitto, and esp-sim's control socket."""
 
+import os
+import signal
 import socket
+import subprocess
 import time
+from pathlib import Path
 
 
 def free_port():
@@ -23,6 +28,45 @@ def wait_until(predicate, timeout, what):
         if time.monotonic() > deadline:
             raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(0.05)
+
+
+class Process:
+    """A child process in its own session (a stop reaches whatever it started), its output in
+    DIRECTORY/NAME.log, which log() reads. `append`: the log follows an earlier one of the same
+    name (a restarted daemon's after the killed one's), behind a line saying when it started.
+    `stdout` (e.g. subprocess.PIPE) replaces the log for standard output."""
+
+    def __init__(self, name, argv, directory, env=None, stdin=None, stdout=None, append=False):
+        self.name = name
+        self.log_path = Path(directory) / f"{name}.log"
+        self._log = open(self.log_path, "ab" if append else "wb")
+        if append:
+            self._log.write(f"==== {time.monotonic():.3f} started: {' '.join(map(str, argv))}\n".encode())
+            self._log.flush()
+        self.popen = subprocess.Popen(argv, stdin=stdin, stdout=stdout or self._log, stderr=self._log,
+                                      env={**os.environ, **(env or {})}, start_new_session=True)
+
+    def log(self):
+        self._log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, sig=signal.SIGTERM, timeout=10):
+        """Sends `sig`; SIGKILL to the whole session when the process has not ended `timeout` s
+        later. Returns its exit status."""
+        if self.popen.poll() is None:
+            self.popen.send_signal(sig)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+                self.popen.wait()
+        self._log.close()
+        if self.popen.stdin:
+            try:
+                self.popen.stdin.close()
+            except BrokenPipeError:
+                pass  # what was not read is of no use to a dead process
+        return self.popen.returncode
 
 
 def mosquitto_config(port):

@@ -9,7 +9,6 @@ The binaries come from MQTTBRIDGE_BIN (scripts/test sets it to `swift build --sh
 
 import json
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -21,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("MQTTBRIDGE_BIN", ROOT / ".build" / "debug"))
 sys.path.insert(0, str(ROOT / "tests"))
 import harness  # noqa: E402
-from harness import esp_sim_command, free_port  # noqa: E402,F401  (re-exported for the tests)
+from harness import Process, esp_sim_command, free_port  # noqa: E402,F401  (re-exported for the tests)
 
 
 def wait_until(predicate, timeout, what):
@@ -30,33 +29,6 @@ def wait_until(predicate, timeout, what):
         return harness.wait_until(predicate, timeout, what)
     except TimeoutError as error:
         pytest.fail(str(error))
-
-
-class Process:
-    """A child process whose output goes to a log file the test can read."""
-
-    def __init__(self, name, argv, log_dir, env=None):
-        self.name = name
-        self.log_path = Path(log_dir) / f"{name}.log"
-        self._log = open(self.log_path, "wb")
-        self.popen = subprocess.Popen(
-            argv, stdout=subprocess.PIPE if name == "esp-sim" else self._log, stderr=self._log,
-            env={**os.environ, **(env or {})}, start_new_session=True)
-
-    def log(self):
-        self._log.flush()
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self, sig=signal.SIGTERM, timeout=10):
-        if self.popen.poll() is None:
-            self.popen.send_signal(sig)
-            try:
-                self.popen.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.popen.pid, signal.SIGKILL)
-                self.popen.wait()
-        self._log.close()
-        return self.popen.returncode
 
 
 class Broker:
@@ -142,7 +114,7 @@ class Stack:
         self.sim = Process("esp-sim", [
             str(BIN / "esp-sim"), "--link", str(self.link), "--gpio-root", str(self.gpio),
             "--state-dir", str(self.directory / "esp-state"), "--firmware", str(self.firmware), *self.sim_args],
-            self.directory)
+            self.directory, stdout=subprocess.PIPE)  # its "ready" line
         line = self.sim.popen.stdout.readline().decode()
         assert "ready" in line, f"esp-sim did not start: {self.sim.log()}"
 
@@ -186,6 +158,12 @@ class Stack:
             self.daemon.stop()
         if self.sim:
             self.sim.stop()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exception):
+        self.stop()
 
 
 @pytest.fixture

@@ -30,8 +30,7 @@ def raw_subscriber(path, client_id, topic, clean_session=True, qos=0):
 
 
 def test_a_client_that_stops_reading_is_disconnected_and_does_not_hold_up_the_others(tmp_path, broker):
-    stack = Stack(tmp_path, broker, daemon_args=["--slow-client-timeout", "2", "--max-baud", "921600"])
-    try:
+    with Stack(tmp_path, broker, daemon_args=["--slow-client-timeout", "2", "--max-baud", "921600"]) as stack:
         stack.wait_for_broker()
         stuck = raw_subscriber(stack.socket, "stuck", "flood/#")
         reader = Collector("reader", path=stack.socket)
@@ -55,13 +54,10 @@ def test_a_client_that_stops_reading_is_disconnected_and_does_not_hold_up_the_ot
         wait_until(lambda: "local client 'stuck' gone" in stack.daemon.log(), 10, "the stuck client's session ended")
         sender.close()
         reader.close()
-    finally:
-        stack.stop()
 
 
 def test_a_flooding_publisher_is_slowed_and_a_subscriber_keeps_getting_its_messages(tmp_path, broker):
-    stack = Stack(tmp_path, broker, controlled=True, daemon_args=["--spool-size", "1M"])
-    try:
+    with Stack(tmp_path, broker, controlled=True, daemon_args=["--spool-size", "1M"]) as stack:
         stack.wait_for_broker()
         watcher = Collector("watcher", path=stack.socket)
         watcher.subscribe("news/#", qos=1)
@@ -86,13 +82,10 @@ def test_a_flooding_publisher_is_slowed_and_a_subscriber_keeps_getting_its_messa
         flooder.close()
         sender.close()
         watcher.close()
-    finally:
-        stack.stop()
 
 
 def test_a_persistent_client_that_never_acknowledges_is_disconnected_and_keeps_its_messages(tmp_path, broker):
-    stack = Stack(tmp_path, broker)
-    try:
+    with Stack(tmp_path, broker) as stack:
         stack.wait_for_broker()
         silent = raw_subscriber(stack.socket, "no-acks", "acks/#", clean_session=False, qos=1)
         stack.wait_for_broker_subscriptions(1)
@@ -116,5 +109,3 @@ def test_a_persistent_client_that_never_acknowledges_is_disconnected_and_keeps_i
         wait_until(lambda: len(set(numbers(back))) == 1100, 90, "every message after the return")
         sender.close()
         back.close()
-    finally:
-        stack.stop()

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import threading
 import time
+from contextlib import contextmanager
 
 import paho.mqtt.client as mqtt
 
@@ -57,12 +58,22 @@ def restart_daemon(stack, sig, *args):
     stack.daemon = stack.start_daemon(*args)
 
 
-def test_publishes_accepted_during_an_outage_survive_sigkill_and_reach_the_broker_in_order(tmp_path, broker):
-    stack = Stack(tmp_path, broker, controlled=True)
-    try:
+@contextmanager
+def spool_bridge(tmp_path, broker, *daemon_args):
+    """A bridge with a controlled esp-sim that has reached the broker, and a subscriber at the
+    broker to spool/#."""
+    with Stack(tmp_path, broker, controlled=True, daemon_args=list(daemon_args)) as stack:
         stack.wait_for_broker()
         subscriber = Collector("spool-sub", port=broker.port)
         subscriber.subscribe("spool/#")
+        try:
+            yield stack, subscriber
+        finally:
+            subscriber.close()
+
+
+def test_publishes_accepted_during_an_outage_survive_sigkill_and_reach_the_broker_in_order(tmp_path, broker):
+    with spool_bridge(tmp_path, broker) as (stack, subscriber):
         broker_out_of_reach(stack)
 
         publisher = Publisher(stack)
@@ -82,17 +93,10 @@ def test_publishes_accepted_during_an_outage_survive_sigkill_and_reach_the_broke
         time.sleep(0.5)  # anything more (a duplicate) would arrive now
         assert numbers(subscriber) == list(range(300)), "all of them, once each, in order"
         wait_until(lambda: spool_status(stack)["messages"] == 0, 15, "an empty spool")
-        subscriber.close()
-    finally:
-        stack.stop()
 
 
 def test_sigkill_in_the_middle_of_a_stream_loses_no_acknowledged_message(tmp_path, broker):
-    stack = Stack(tmp_path, broker, controlled=True)
-    try:
-        stack.wait_for_broker()
-        subscriber = Collector("spool-sub", port=broker.port)
-        subscriber.subscribe("spool/#")
+    with spool_bridge(tmp_path, broker) as (stack, subscriber):
         publisher = Publisher(stack)
         stop = threading.Event()
 
@@ -126,17 +130,10 @@ def test_sigkill_in_the_middle_of_a_stream_loses_no_acknowledged_message(tmp_pat
         # Each publisher's order: the first arrival of every message comes in publishing order.
         firsts = list(dict.fromkeys(received))
         assert firsts == sorted(firsts), "in publishing order"
-        subscriber.close()
-    finally:
-        stack.stop()
 
 
 def test_a_full_spool_pushes_back_on_publishers_until_the_broker_takes_messages(tmp_path, broker):
-    stack = Stack(tmp_path, broker, controlled=True, daemon_args=["--spool-size", "1M"])
-    try:
-        stack.wait_for_broker()
-        subscriber = Collector("spool-sub", port=broker.port)
-        subscriber.subscribe("spool/#")
+    with spool_bridge(tmp_path, broker, "--spool-size", "1M") as (stack, subscriber):
         broker_out_of_reach(stack)
         publisher = Publisher(stack)
         for n in range(400):  # 400 × 4 KiB: more than 1 MiB
@@ -155,18 +152,10 @@ def test_a_full_spool_pushes_back_on_publishers_until_the_broker_takes_messages(
         wait_until(lambda: len(subscriber.messages) >= 400, 90, "every message at the broker")
         assert numbers(subscriber) == list(range(400))
         publisher.close()
-        subscriber.close()
-    finally:
-        stack.stop()
 
 
 def test_a_full_spool_with_drop_oldest_keeps_the_newest_and_counts_the_dropped(tmp_path, broker):
-    stack = Stack(tmp_path, broker, controlled=True,
-                  daemon_args=["--spool-size", "1M", "--spool-full", "drop-oldest"])
-    try:
-        stack.wait_for_broker()
-        subscriber = Collector("spool-sub", port=broker.port)
-        subscriber.subscribe("spool/#")
+    with spool_bridge(tmp_path, broker, "--spool-size", "1M", "--spool-full", "drop-oldest") as (stack, subscriber):
         broker_out_of_reach(stack)
         publisher = Publisher(stack)
         for n in range(400):
@@ -183,9 +172,6 @@ def test_a_full_spool_with_drop_oldest_keeps_the_newest_and_counts_the_dropped(t
         assert numbers(subscriber) == list(range(400 - kept, 400)), "the newest, in order"
         assert "dropping the oldest" in stack.daemon.log()
         publisher.close()
-        subscriber.close()
-    finally:
-        stack.stop()
 
 
 def daemon_refusal(stack, *args):
@@ -195,8 +181,7 @@ def daemon_refusal(stack, *args):
 
 
 def test_an_unusable_or_shared_spool_is_a_clear_error(tmp_path, broker):
-    stack = Stack(tmp_path, broker)
-    try:
+    with Stack(tmp_path, broker) as stack:
         not_a_directory = tmp_path / "file"
         not_a_directory.write_text("x")
         code, output = daemon_refusal(stack, "--spool", str(not_a_directory), "--socket", str(tmp_path / "b.sock"))
@@ -210,5 +195,3 @@ def test_an_unusable_or_shared_spool_is_a_clear_error(tmp_path, broker):
         code, output = daemon_refusal(stack, "--spool-full", "sometimes")
         assert code != 0 and "--spool-full must be back-pressure or drop-oldest" in output, output
         assert stack.daemon.popen.poll() is None, "the running daemon is unharmed"
-    finally:
-        stack.stop()
