@@ -135,8 +135,10 @@ def check_topic(t, f):
 
 class Bridge:
     def hello(self):
-        # Our HELLO (5.1, 8.9).
+        # Our HELLO (5.1, 8.9). The free heap is counted after a collection:
+        # without one, garbage not yet collected counts as used.
         hw = self.hw
+        gc.collect()
         self.link.send(
             _HELLO, "BHBBHIBsIBI", 2, MAX_BODY, self.link.s[_WIN], MAX_INFLIGHT, 2,  # NTP, no TLS
             hw.boot_count, hw.reset_reason, "mqttbridge-fw 0.2.0", gc.mem_free(), HTOP, hw.MAX_BAUD,
@@ -415,8 +417,10 @@ class Bridge:
                         c[_MS] = k % 1000
                         c[_TK] = v
                     if x:
-                        # STATS: heap, uptime, the time (0 until known), the
-                        # last sync, failures, the last outcome.
+                        # STATS: heap (after a collection, as in HELLO),
+                        # uptime, the time (0 until known), the last sync,
+                        # failures, the last outcome.
+                        gc.collect()
                         link.send(
                             0x26, "IIIHIIB", gc.mem_free(), self.count, c[_SEC], c[_MS], c[_LAST], c[_FAIL], c[_WHY]
                         )

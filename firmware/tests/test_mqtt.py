@@ -19,7 +19,7 @@ FAKE = int(os.getenv("FAKE_PORT"))
 CLOSED = int(os.getenv("CLOSED_PORT"))
 DIR = os.getenv("TEST_DIR")
 HERE = sys.path[0]
-BROKER, SUBACK, PUBACK, LOG, MESSAGE = 0x24, 0x21, 0x20, 0x25, 0x22
+HELLO, BROKER, SUBACK, PUBACK, LOG, MESSAGE = 0x01, 0x24, 0x21, 0x20, 0x25, 0x22
 
 
 class Wire:  # the UART: what the link writes
@@ -113,6 +113,8 @@ class App:
                     self.events.append((SUBACK, d["granted"], d["filter"].encode()))
                 elif f.type == LOG:
                     self.events.append((LOG, d["level"], d["text"]))
+                elif f.type == HELLO:
+                    self.events.append((HELLO, d["free_heap"]))
             w.out = bytearray()
 
     def of(self, t):
@@ -465,6 +467,18 @@ async def main():
     sh("mosquitto_pub -p %d -q 1 -t test/q0/again -m back" % PORT)
     check("messages flow again", await until(lambda: len(app.link.bodies) > n), app.link.bodies[n:])
     task.cancel()
+
+    # --- HELLO's free heap: what is free after a collection, garbage not counted as used
+    import gc
+
+    junk = [bytearray(200) for _ in range(50)]
+    junk = None  # 10 KB of garbage
+    app.b.hello()
+    ok = await until(lambda: app.of(HELLO))
+    gc.collect()
+    free = gc.mem_free()
+    check("HELLO's free heap is counted after a collection (within 1 KB of gc.mem_free() after one)",
+          ok and abs(app.of(HELLO)[-1][0] - free) < 1024, (app.of(HELLO), free))
 
     # --- connection refused, and the back-off
     rapp, r, rtask = start("test-refused", port=CLOSED)
