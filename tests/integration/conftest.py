@@ -175,20 +175,14 @@ def broker(tmp_path):
 
 @pytest.fixture
 def stack(tmp_path, broker):
-    s = Stack(tmp_path, broker)
-    try:
+    with Stack(tmp_path, broker) as s:
         s.wait_for_broker()
         yield s
-    finally:
-        s.stop()
 
 
 @pytest.fixture
 def controlled_stack(tmp_path, broker):
     """A stack whose esp-sim takes control commands at `stack.control`."""
-    s = Stack(tmp_path, broker, controlled=True)
-    try:
+    with Stack(tmp_path, broker, controlled=True) as s:
         s.wait_for_broker(timeout=45)
         yield s
-    finally:
-        s.stop()

@@ -120,8 +120,7 @@ def test_an_esp_that_never_says_hello_is_reset_again_with_backoff(tmp_path, brok
 
 def test_an_unreachable_broker_is_retried_and_reported(tmp_path, broker):
     broker.stop()  # keep its port: nothing listens there now
-    stack = Stack(tmp_path, broker)
-    try:
+    with Stack(tmp_path, broker) as stack:
         status = wait_until(
             lambda: (s := stack.status()) and s["link"]["state"] == "running" and s["wifi"]["state"] == "up"
             and s["broker"]["state"] in ("disconnected", "connecting") and s["broker"]["reason"] and s,
@@ -131,5 +130,3 @@ def test_an_unreachable_broker_is_retried_and_reported(tmp_path, broker):
         # The broker comes back: the bridge reaches it by itself.
         broker.start()
         stack.wait_for_broker(timeout=60)
-    finally:
-        stack.stop()

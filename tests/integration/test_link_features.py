@@ -23,12 +23,10 @@ def paced_stack(tmp_path, broker, request):
     """A stack on a wire paced at 115200 baud with a control socket; `request.param` holds extra
     (daemon_args, sim_args)."""
     daemon_args, sim_args = request.param
-    s = Stack(tmp_path, broker, daemon_args=daemon_args, sim_args=("--baud", "115200", *sim_args), controlled=True)
-    try:
+    with Stack(tmp_path, broker, daemon_args=daemon_args, sim_args=("--baud", "115200", *sim_args),
+               controlled=True) as s:
         s.wait_for_broker(timeout=45)
         yield s
-    finally:
-        s.stop()
 
 
 def exchange(stack, sizes, prefix):
@@ -64,8 +62,7 @@ def test_large_messages_cross_both_ways_byte_exact(stack):
 
 
 def test_message_over_the_limit_is_refused_not_half_delivered(tmp_path, broker):
-    stack = Stack(tmp_path, broker, daemon_args=("--max-message-size", "8192"))
-    try:
+    with Stack(tmp_path, broker, daemon_args=("--max-message-size", "8192")) as stack:
         stack.wait_for_broker()
         upstream = Collector("limit-up", port=stack.broker.port)
         upstream.subscribe("limit/up/#")
@@ -90,8 +87,6 @@ def test_message_over_the_limit_is_refused_not_half_delivered(tmp_path, broker):
             stack.daemon.log()
         local.close()
         upstream.close()
-    finally:
-        stack.stop()
 
 
 def publish_all(local, topics_and_payloads):

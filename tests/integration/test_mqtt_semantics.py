@@ -191,8 +191,7 @@ def test_a_stopping_daemon_says_offline_although_the_esp_stays_connected(stack):
 
 
 def test_no_birth_publishes_no_status(tmp_path, broker):
-    stack = Stack(tmp_path, broker, daemon_args=["--no-birth"])
-    try:
+    with Stack(tmp_path, broker, daemon_args=["--no-birth"]) as stack:
         stack.wait_for_broker()
         watcher = Collector("no-birth-watch", port=broker.port)
         watcher.subscribe("mqttbridge/#")
@@ -203,8 +202,6 @@ def test_no_birth_publishes_no_status(tmp_path, broker):
         assert watcher.messages == [("nb/marker", b"after", 1, False)]
         local.close()
         watcher.close()
-    finally:
-        stack.stop()
 
 
 # MARK: - Persistent local sessions
@@ -268,8 +265,7 @@ def test_a_persistent_session_keeps_its_subscriptions_and_queues_qos1_messages_w
 
 
 def test_a_full_session_queue_drops_the_oldest_and_counts_them(tmp_path, broker):
-    stack = Stack(tmp_path, broker, daemon_args=["--session-queue", "2"])
-    try:
+    with Stack(tmp_path, broker, daemon_args=["--session-queue", "2"]) as stack:
         stack.wait_for_broker()
         first = Persistent(stack, "small")
         first.client.subscribe("small/#", qos=1)
@@ -285,8 +281,6 @@ def test_a_full_session_queue_drops_the_oldest_and_counts_them(tmp_path, broker)
         assert [payload for _, payload, _ in back.messages] == [b"3", b"4"]
         assert "(--session-queue); dropping the oldest" in stack.daemon.log()
         back.close()
-    finally:
-        stack.stop()
 
 
 # MARK: - qos 2

@@ -9,8 +9,7 @@ from conftest import BIN, Collector, Stack, esp_sim_command, wait_until
 
 
 def test_a_crashed_esp_is_noticed_by_ready_and_serves_again_with_its_subscriptions(tmp_path, broker):
-    stack = Stack(tmp_path, broker, controlled=True)
-    try:
+    with Stack(tmp_path, broker, controlled=True) as stack:
         stack.wait_for_broker()
         subscriber = Collector("local-sub", path=stack.socket)
         subscriber.subscribe("ready/#")
@@ -29,8 +28,6 @@ def test_a_crashed_esp_is_noticed_by_ready_and_serves_again_with_its_subscriptio
                                                   port=broker.port), b"back" in subscriber.payloads())[1],
                    20, "a broker message after the crash at the local subscriber")
         subscriber.close()
-    finally:
-        stack.stop()
 
 
 def silent_firmware(directory, raise_ready):
@@ -51,27 +48,21 @@ def hello_timeout_warnings(stack):
 
 
 def test_no_hello_with_ready_low_says_the_firmware_did_not_start(tmp_path, broker):
-    stack = Stack(tmp_path, broker, firmware=silent_firmware(tmp_path / "fw", raise_ready=False),
-                  daemon_args=["--hello-timeout", "1"])
-    try:
+    with Stack(tmp_path, broker, firmware=silent_firmware(tmp_path / "fw", raise_ready=False),
+               daemon_args=["--hello-timeout", "1"]) as stack:
         wait_until(lambda: hello_timeout_warnings(stack), 20, "a HELLO timeout")
         warning = hello_timeout_warnings(stack)[0]
         assert "READY stayed low: the firmware did not start" in warning, warning
         assert stack.status()["esp"]["ready"] == "low"
-    finally:
-        stack.stop()
 
 
 def test_no_hello_with_ready_high_points_at_the_serial_line(tmp_path, broker):
-    stack = Stack(tmp_path, broker, firmware=silent_firmware(tmp_path / "fw", raise_ready=True),
-                  daemon_args=["--hello-timeout", "1"])
-    try:
+    with Stack(tmp_path, broker, firmware=silent_firmware(tmp_path / "fw", raise_ready=True),
+               daemon_args=["--hello-timeout", "1"]) as stack:
         # The first timeout may come before the stand-in has raised READY; a later one sees it.
         wait_until(lambda: any("READY is high" in w for w in hello_timeout_warnings(stack)), 30,
                    "a HELLO timeout that reports READY high")
         assert stack.status()["esp"]["ready"] == "high"
-    finally:
-        stack.stop()
 
 
 def test_status_prints_the_link_counters(stack):
