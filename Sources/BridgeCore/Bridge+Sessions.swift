@@ -66,7 +66,7 @@ extension Bridge {
             if client.state.unacknowledgedCount > Self.maximumUnacknowledgedDeliveries, client.channel.isActive {
                 // A persistent client that reads but never acknowledges: its session state would
                 // grow without end (and its packet ids run out).
-                status.traffic.slowClientsDisconnected += 1
+                status.traffic.unacknowledgingClientsDisconnected += 1
                 logger.warning(
                     "local client \(client.label) has \(client.state.unacknowledgedCount) qos 1 messages unacknowledged; disconnecting it (its session keeps them)"
                 )

@@ -103,6 +103,8 @@ def test_a_persistent_client_that_never_acknowledges_is_disconnected_and_keeps_i
         reader.join(90)
         assert not reader.is_alive(), "the daemon closed the connection"
         assert "'no-acks' has 1001 qos 1 messages unacknowledged; disconnecting it" in stack.daemon.log()
+        wait_until(lambda: (t := stack.status()["traffic"]) and t["unacknowledgingClientsDisconnected"] == 1
+                   and t["slowClientsDisconnected"] == 0, 10, "counted as a client that does not acknowledge")
 
         # Back with clean session 0: the unacknowledged ones again, then what came meanwhile.
         back = Collector("no-acks", path=stack.socket, clean_session=False)

@@ -127,8 +127,12 @@ public struct BridgeStatus: Codable, Sendable, Equatable {
         public var droppedFromSessionQueues = 0
         /// Times reading from publishing clients paused (back-pressure).
         public var readPauses = 0
-        /// Local clients disconnected because they did not read what they were sent.
+        /// Local clients disconnected because they did not read what they were sent
+        /// (`--slow-client-timeout`).
         public var slowClientsDisconnected = 0
+        /// Persistent local clients disconnected because they left too many qos 1 messages
+        /// unacknowledged.
+        public var unacknowledgingClientsDisconnected = 0
     }
 
     /// The durable outbound queue (`--spool`).
