@@ -8,7 +8,6 @@ Run through scripts/bench, which builds in release mode and sets the paths. Prin
 import argparse
 import json
 import os
-import signal
 import statistics
 import struct
 import subprocess
@@ -23,7 +22,7 @@ import paho.mqtt.client as mqtt
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(os.environ["MQTTBRIDGE_BIN"])
 sys.path.insert(0, str(ROOT / "tests"))
-from harness import accepts_connections, free_port, mosquitto_config, wait_until  # noqa: E402
+from harness import Process, accepts_connections, free_port, mosquitto_config, wait_until  # noqa: E402
 
 
 class Bench:
@@ -59,7 +58,7 @@ class Bench:
         sim = self.spawn([str(BIN / "esp-sim"), "--link", str(link), "--gpio-root", str(gpio),
                           "--baud", str(start), "--state-dir", str(self.dir / "state"),
                           *(["--control", str(self.control)] if self.control else [])], "esp-sim", stdout=True)
-        assert "ready" in sim.stdout.readline().decode()
+        assert "ready" in sim.popen.stdout.readline().decode()
         self.spawn([str(BIN / "mqttbridged"), "--device", str(link), "--gpio-root", str(gpio), "--baud", str(start),
                     *switch, "--socket", self.socket, "--spool", str(self.dir / "spool"),
                     "--broker", f"127.0.0.1:{self.port}", "--client-id", "bench",
@@ -68,8 +67,7 @@ class Bench:
                    and s["link"]["baudRate"] == self.baud, 60, f"the bridge at {self.baud} baud")
 
     def spawn(self, argv, name, stdout=False):
-        log = open(self.dir / f"{name}.log", "wb")
-        p = subprocess.Popen(argv, stdout=subprocess.PIPE if stdout else log, stderr=log, start_new_session=True)
+        p = Process(name, argv, self.dir, stdout=subprocess.PIPE if stdout else None)
         self.procs.append(p)
         return p
 
@@ -82,12 +80,7 @@ class Bench:
 
     def stop(self):
         for p in reversed(self.procs):
-            p.send_signal(signal.SIGTERM)
-        for p in self.procs:
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+            p.stop()
 
 
 class Subscriber:

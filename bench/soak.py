@@ -121,7 +121,7 @@ def main():
 
     with tempfile.TemporaryDirectory(prefix="mqttbridge-soak-", dir="/var/tmp") as directory:
         bench = Bench(directory, 921600)
-        daemon = bench.procs[2].pid  # mosquitto, esp-sim, mqttbridged
+        daemon = bench.procs[2].popen.pid  # mosquitto, esp-sim, mqttbridged
         publishers = []
         try:
             upstream = Counter("soak/+", port=bench.port)
@@ -155,7 +155,7 @@ def main():
                     print(f"{seconds:7.0f} s  {messages:9d} messages  {rate:6.0f}/s  RSS {rss / 1024:6.1f} MiB",
                           file=sys.stderr, flush=True)
                     next_sample += args.interval
-                if bench.procs[2].poll() is not None:
+                if bench.procs[2].popen.poll() is not None:
                     raise RuntimeError("mqttbridged exited; see its log")
                 time.sleep(0.05)
             for p in publishers:
