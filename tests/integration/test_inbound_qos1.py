@@ -33,37 +33,36 @@ def publish(client, payload):
 
 @pytest.mark.parametrize("fault", ["cut 8", "hang 8"])
 def test_every_qos1_message_reaches_the_local_subscriber_after_the_esp_lost_its_link(tmp_path, broker, fault):
-    stack, sim = faulty_stack(tmp_path, broker, daemon_args=("--persistent-session",))
-    local = upstream = None
-    try:
-        local = Collector("inbound-local", path=stack.socket)
-        local.subscribe("inbound/#", qos=1)
-        stack.wait_for_broker_subscriptions(1)
-        upstream = publisher(broker.port)
-        want = [b"m%03d" % i for i in range(BEFORE + DURING)]
-        for payload in want[:BEFORE]:
-            publish(upstream, payload)
-        wait_until(lambda: set(want[:BEFORE]) <= set(local.payloads()), 30, "the messages before the fault")
-        restarts_before = int(sim.stats()["firmware-restarts"])
+    with faulty_stack(tmp_path, broker, daemon_args=("--persistent-session",)) as (stack, sim):
+        local = upstream = None
+        try:
+            local = Collector("inbound-local", path=stack.socket)
+            local.subscribe("inbound/#", qos=1)
+            stack.wait_for_broker_subscriptions(1)
+            upstream = publisher(broker.port)
+            want = [b"m%03d" % i for i in range(BEFORE + DURING)]
+            for payload in want[:BEFORE]:
+                publish(upstream, payload)
+            wait_until(lambda: set(want[:BEFORE]) <= set(local.payloads()), 30, "the messages before the fault")
+            restarts_before = int(sim.stats()["firmware-restarts"])
 
-        sim.command(fault)
-        for payload in want[BEFORE:]:
-            publish(upstream, payload)
-            time.sleep(0.1)  # spread over the fault, not a timing assertion
+            sim.command(fault)
+            for payload in want[BEFORE:]:
+                publish(upstream, payload)
+                time.sleep(0.1)  # spread over the fault, not a timing assertion
 
-        wait_until(lambda: int(sim.stats()["firmware-restarts"]) > restarts_before, 60,
-                   "the daemon to reset the ESP after the fault")
-        wait_until(lambda: set(want) <= set(local.payloads()), 120,
-                   f"every message at the local subscriber (missing: {sorted(set(want) - set(local.payloads()))})")
-        got = local.payloads()
-        duplicates = len(got) - len(set(got))
-        print(f"{fault}: {len(want)} messages, {len(got)} received, {duplicates} duplicates")
-        assert set(got) == set(want), "a message the broker never sent arrived"
-        assert all(qos == 1 for _, _, qos, _ in local.messages)
-    finally:
-        if upstream:
-            upstream.loop_stop()
-            upstream.disconnect()
-        if local:
-            local.close()
-        stack.stop()
+            wait_until(lambda: int(sim.stats()["firmware-restarts"]) > restarts_before, 60,
+                       "the daemon to reset the ESP after the fault")
+            wait_until(lambda: set(want) <= set(local.payloads()), 120,
+                       f"every message at the local subscriber (missing: {sorted(set(want) - set(local.payloads()))})")
+            got = local.payloads()
+            duplicates = len(got) - len(set(got))
+            print(f"{fault}: {len(want)} messages, {len(got)} received, {duplicates} duplicates")
+            assert set(got) == set(want), "a message the broker never sent arrived"
+            assert all(qos == 1 for _, _, qos, _ in local.messages)
+        finally:
+            if upstream:
+                upstream.loop_stop()
+                upstream.disconnect()
+            if local:
+                local.close()

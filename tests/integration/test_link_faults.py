@@ -7,6 +7,7 @@ import random
 import re
 import threading
 import time
+from contextlib import contextmanager
 
 from conftest import Collector, Stack, esp_sim_command, wait_until
 
@@ -31,15 +32,13 @@ class SimControl:
         return dict(pair.split("=", 1) for pair in self.command("stats").split())
 
 
+@contextmanager
 def faulty_stack(directory, broker, sim_args=(), daemon_args=()):
-    """A Stack whose esp-sim takes control commands; waits until the bridge reaches the broker."""
-    stack = Stack(directory, broker, sim_args=sim_args, daemon_args=daemon_args, controlled=True)
-    try:
+    """A Stack whose esp-sim takes control commands, and its control socket, once the bridge has
+    reached the broker; stopped on leaving."""
+    with Stack(directory, broker, sim_args=sim_args, daemon_args=daemon_args, controlled=True) as stack:
         stack.wait_for_broker(timeout=60)
-    except BaseException:
-        stack.stop()
-        raise
-    return stack, SimControl(stack.control)
+        yield stack, SimControl(stack.control)
 
 
 def both_ways(stack, broker, prefix):
@@ -104,9 +103,8 @@ def numbered_payload(number):
 
 def test_noisy_wire_with_line_cuts_loses_and_reorders_nothing(tmp_path, broker):
     count = 2000
-    stack, sim = faulty_stack(tmp_path, broker,
-                              sim_args=("--baud", "115200", "--ber", "1e-4", "--seed", str(WIRE_SEED)))
-    try:
+    with faulty_stack(tmp_path, broker,
+                      sim_args=("--baud", "115200", "--ber", "1e-4", "--seed", str(WIRE_SEED))) as (stack, sim):
         upstream = Collector("up", port=broker.port)
         upstream.subscribe("faults/numbered")
         publisher = Collector("numbered-publisher", path=stack.socket)
@@ -145,14 +143,11 @@ def test_noisy_wire_with_line_cuts_loses_and_reorders_nothing(tmp_path, broker):
         assert int(wire["to-esp.flipped-bits"]) > 0 and int(wire["to-host.flipped-bits"]) > 0
         publisher.close()
         upstream.close()
-    finally:
-        stack.stop()
 
 
 def test_a_hung_esp_is_reset_by_the_daemon_and_everything_comes_back(tmp_path, broker):
     link_timeout = 3
-    stack, sim = faulty_stack(tmp_path, broker, daemon_args=("--link-timeout", str(link_timeout)))
-    try:
+    with faulty_stack(tmp_path, broker, daemon_args=("--link-timeout", str(link_timeout))) as (stack, sim):
         local = Collector("local-sub", path=stack.socket)
         local.subscribe("hang/down/#")
         upstream = Collector("up", port=broker.port)
@@ -204,15 +199,12 @@ def test_a_hung_esp_is_reset_by_the_daemon_and_everything_comes_back(tmp_path, b
               f"messages at the broker {upstream.payloads()}")
         for client in (local, local_publisher, upstream):
             client.close()
-    finally:
-        stack.stop()
 
 
 def test_a_short_hang_is_ridden_out_without_a_reset(tmp_path, broker):
     # Frozen for less than the link timeout: the 128-byte UART FIFO keeps a little, the rest of what
     # the daemon sent is lost, and retransmission alone must bring every message through.
-    stack, sim = faulty_stack(tmp_path, broker, sim_args=("--baud", "115200"))
-    try:
+    with faulty_stack(tmp_path, broker, sim_args=("--baud", "115200")) as (stack, sim):
         local, upstream, local_publisher = both_ways(stack, broker, "short")
         resets_before = stack.status()["link"]["resets"]
 
@@ -234,8 +226,6 @@ def test_a_short_hang_is_ridden_out_without_a_reset(tmp_path, broker):
         assert int(wire["to-esp.fifo-dropped"]) > 0, "the hang must cost bytes for the test to mean anything"
         for client in (local, local_publisher, upstream):
             client.close()
-    finally:
-        stack.stop()
 
 
 def random_payload(rng):
@@ -251,8 +241,7 @@ def noise_burst_length(rng):
 
 def test_garbage_on_the_wire_never_yields_a_false_message(tmp_path, broker):
     per_direction = 800
-    stack, sim = faulty_stack(tmp_path, broker, sim_args=("--baud", "115200", "--seed", str(WIRE_SEED + 1)))
-    try:
+    with faulty_stack(tmp_path, broker, sim_args=("--baud", "115200", "--seed", str(WIRE_SEED + 1))) as (stack, sim):
         local, upstream, local_publisher = both_ways(stack, broker, "garbage")
 
         rng = random.Random(WIRE_SEED + 2)
@@ -316,5 +305,3 @@ def test_garbage_on_the_wire_never_yields_a_false_message(tmp_path, broker):
         assert len(bursts) >= 30 and max(length for length, _ in bursts) >= 1000
         for client in (local, local_publisher, upstream):
             client.close()
-    finally:
-        stack.stop()
