@@ -13,7 +13,7 @@
 #                      its code. Elsewhere, plain bytecode (needs a larger
 #                      heap, README.md "Memory").
 #                      The modules the bridge loads and drops again and again
-#                      (hello, net, config: $dropped) are bytecode on every
+#                      (hello, net, config, apply: $dropped) are bytecode on every
 #                      machine: each load of a native module leaves some heap
 #                      for good under the Unix port (README.md "Memory"), which
 #                      would run a long-lived twin out of heap; bytecode leaves
@@ -44,7 +44,7 @@ unix)
     *) march=${MPY_MARCH:-} ;;
     esac
     sources="hw_unix.py bridge/*.py"
-    dropped="bridge/hello.py bridge/net.py bridge/config.py"
+    dropped="bridge/hello.py bridge/net.py bridge/config.py bridge/apply.py"
     ;;
 *)
     echo "usage: build.sh [esp8266|unix]" >&2

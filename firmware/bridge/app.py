@@ -13,7 +13,7 @@
 #
 # The messages the host sends in normal operation are handled here; the
 # rare ones (BAUD, ERROR, a HELLO of another version, unknown types) and
-# the rare LOG lines are hello.py's, and CONFIG is config.py's: modules
+# the rare LOG lines are hello.py's, and CONFIG is config.py's and apply.py's: modules
 # loaded when needed and dropped after, so that their code is not in the
 # heap the rest of the time. The clock is ntp.py's, loaded when first
 # needed and kept (ntp.py says why). The heap of a running bridge is fragmented
@@ -68,9 +68,10 @@ _WIFI = const(0x23)
 _BROKER = const(0x24)
 _LOG = const(0x25)
 _WARNING = const(2)
-# link.py's indexes in Link.s: rcv_nxt, when the host was last heard, the
+# link.py's indexes in Link.s: rcv_nxt, an ACK due, when the host was last heard, the
 # UART's rate, where next()'s frame starts.
 _RCV = const(6)
+_NEED = const(7)
 _HEARD = const(17)
 _RATE = const(27)
 _PMAX = const(28)
@@ -289,6 +290,12 @@ class Bridge:
                     link.clear(min(max(data[3], 1), 127))
                     self.hello()
                 elif t == _CONFIG and self.on:
+                    # Acknowledged on the link only once handled (CONFIG_ACK
+                    # sent): taken back until then. Its handling yields,
+                    # while any frame we send carries an ack, and may find
+                    # no heap for its modules, when the host must send it
+                    # again.
+                    s[_RCV] = s[_RCV] - 1 & 255
                     # Room for config.py: the broker connection closed first
                     # (the client's task does it, then waits for the next
                     # configuration), the other modules gone.
@@ -310,15 +317,28 @@ class Bridge:
                         await asyncio.sleep_ms(20)
                     self.drop()
                     _room(self, 0)
-                    t = -1  # loading a module: if that fails, the frame was not taken
-                    import bridge.config  # needed only now: dropped right after
-
-                    t = 0
+                    # Decoded by config.py, applied by apply.py (which
+                    # sends CONFIG_ACK): one after the other, never both in
+                    # the heap.
                     try:
-                        await bridge.config.run(self, data)
-                    finally:
-                        _drop("config")
-                        _room(self, 1)
+                        import bridge.config
+
+                        try:
+                            data = bridge.config.decode(data)
+                        finally:
+                            _drop("config")
+                        gc.collect()
+                        import bridge.apply
+
+                        try:
+                            bridge.apply.run(self, data)
+                        finally:
+                            _drop("apply")
+                        s[_RCV] = s[_RCV] + 1 & 255  # handled
+                        s[_NEED] |= 1  # its ack: CONFIG_ACK's came before
+                    except MemoryError:
+                        gc.collect()  # the host sends it again
+                    _room(self, 1)
                 else:
                     if t == _HELLO:
                         self.on = False

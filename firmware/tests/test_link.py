@@ -345,7 +345,7 @@ k.send(0x25, "Br", 1, "new")
 eq("a new session starts again at 0", [x.seq for x in frames(w)], [0])
 
 # --- CONFIG items
-from bridge import config
+from bridge import apply, config
 
 ok = [(1, b"net"), (3, b"broker"), (5, b"id")]
 r, d, v = config.decode(memoryview(h.config(ok + [(4, b"\x07\x5b"), (8, b"\x00\x05"), (6, b"u"), (7, b"p\x00w"), (99, b"?"), (3, b"broker2")])))
@@ -375,7 +375,7 @@ eq("CONFIG ntp_server and ntp_port", (r, v[15], v[16]), (0, b"pool.ntp.org", 421
 r, d, v = config.decode(memoryview(h.config(ok)[:-1]))
 check("CONFIG truncated item -> 2", r == 2 and "truncated" in d, (r, d))
 r, d, v = config.decode(memoryview(h.config(ok + [(6, b"user"), (7, b"pw"), (10, b"w/t"), (11, b"bye"), (12, b"\x01")])))
-config._connect(v)
+apply._connect(v)
 eq("the CONNECT packet", bytes(v[0]), b"\x10\x22\x00\x04MQTT\x04\xce\x00\x3c\x00\x02id\x00\x03w/t\x00\x03bye\x00\x04user\x00\x02pw")
 
 done()

@@ -144,12 +144,12 @@ class NoWiFi(HW):  # an access point that is not there: every attempt fails at o
 
 
 def start(cid, port=PORT, keepalive=60, will=None, clean=1, hw=None):
-    from bridge import config
+    from bridge import apply
 
     v = [None, "net", "", "127.0.0.1", port, cid.encode(), None, None, keepalive, clean, None, b"", 0, 0, 0, None]
     if will:
         v[10], v[11], v[12], v[13] = will
-    config._connect(v)
+    apply._connect(v)
     app = App(hw)
     c = app.b.mqtt
     app.b.cfg = c.cfg = v

@@ -1,8 +1,8 @@
 # Modules loaded and dropped again and again (MicroPython, the twin's build):
-# the bridge loads hello.py, net.py and config.py when it needs them and
+# the bridge loads hello.py, net.py, config.py and apply.py when it needs them and
 # drops them after (app.py get() and _drop()), for as long as it runs. Under
 # the Unix port a module compiled to native code leaves some heap behind at
-# every load; build.sh unix therefore compiles these three to bytecode, which
+# every load; build.sh unix therefore compiles these four to bytecode, which
 # leaves nothing. A firmware that ran out of heap after a few dozen broker
 # reconnections, CONFIGs or rare messages is what this would catch.
 
@@ -20,7 +20,7 @@ def cycle(n):
     app._drop(n)
 
 
-for n in ("hello", "net", "config"):
+for n in ("hello", "net", "config", "apply"):
     for i in range(3):  # the first loads intern the module's names, for good
         cycle(n)
     gc.collect()
