@@ -13,9 +13,9 @@
 #
 # The messages the host sends in normal operation are handled here; the
 # rare ones (BAUD, ERROR, a HELLO of another version, unknown types) and
-# the rare LOG lines are hello.py's, and CONFIG is config.py's and apply.py's: modules
-# loaded when needed and dropped after, so that their code is not in the
-# heap the rest of the time. The clock is ntp.py's, loaded when first
+# the rare LOG lines are hello.py's, and CONFIG is config.py's, then
+# apply.py's: modules loaded when needed and dropped after, so that their
+# code is not in the heap the rest of the time. The clock is ntp.py's, loaded when first
 # needed and kept (ntp.py says why). The heap of a running bridge is fragmented
 # into holes of a few hundred bytes: before a module loads the bridge
 # frees the room it keeps for it (buf, _ROOM bytes in one piece), and
@@ -68,8 +68,8 @@ _WIFI = const(0x23)
 _BROKER = const(0x24)
 _LOG = const(0x25)
 _WARNING = const(2)
-# link.py's indexes in Link.s: rcv_nxt, an ACK due, when the host was last heard, the
-# UART's rate, where next()'s frame starts.
+# link.py's indexes in Link.s: rcv_nxt, an ACK due, when the host was last
+# heard, the UART's rate, where next()'s frame starts.
 _RCV = const(6)
 _NEED = const(7)
 _HEARD = const(17)

@@ -8,6 +8,9 @@
 #   (b) test_mqtt.py  MQTT client, real mosquitto     MicroPython
 #   (e) test_clock.py the NTP client (ntp.py) against SNTP and DNS servers
 #                     played on loopback UDP          MicroPython
+#   (h) test_config.py a CONFIG on a running bridge: acknowledged on the link
+#                     only once CONFIG_ACK went out; without heap for its
+#                     modules, left for the host to send again  MicroPython
 #   (g) test_reload.py the modules the bridge drops after use leave no heap
 #                     behind when loaded again and again (build.sh unix)
 #                                                     MicroPython
@@ -42,8 +45,8 @@ for x in s:
     x.bind(("127.0.0.1", 0))
 print(" ".join(str(x.getsockname()[1]) for x in s))')
 set -- $ports
-MQTT_PORT=$1 FAKE_PORT=$2 CLOSED_PORT=$3 NTP_PORT=$5 DNS_PORT=$6
-export MQTT_PORT FAKE_PORT CLOSED_PORT NTP_PORT DNS_PORT TEST_DIR="$tmp"
+MQTT_PORT=$1 FAKE_PORT=$2 CLOSED_PORT=$3 LINE_PORT=$4 NTP_PORT=$5 DNS_PORT=$6
+export MQTT_PORT FAKE_PORT CLOSED_PORT LINE_PORT NTP_PORT DNS_PORT TEST_DIR="$tmp"
 
 cleanup() {
     sh "$here/broker.sh" stop "$tmp" "$MQTT_PORT"
@@ -89,6 +92,7 @@ export MICROPYPATH="$fw/build/unix:.frozen"
 run "link codec" "$MICROPYTHON" -X heapsize=512k "$here/test_link.py"
 run "MQTT client" "$MICROPYTHON" -X heapsize=512k "$here/test_mqtt.py"
 run "clock" "$MICROPYTHON" -X heapsize=512k "$here/test_clock.py"
+run "CONFIG on a running bridge" "$MICROPYTHON" -X heapsize=512k "$here/test_config.py"
 run "modules loaded again and again" "$MICROPYTHON" -X heapsize=64k "$here/test_reload.py"
 unset MICROPYPATH
 run "end to end" python3 "$here/test_e2e.py"

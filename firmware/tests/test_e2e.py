@@ -254,9 +254,22 @@ check("a new host HELLO: a new session", esp is not None)
 H.send("PUBLISH", h.publish("e2e/out/again", b"x", 1, 41))
 eq("sequenced frames from 0 again work", H.expect("PUBACK"), dict(message_id=41, result=0))
 
-# A new CONFIG with a wrong WiFi network
-H.send("CONFIG", config(b"e2e", ssid=b"elsewhere"))
+# A new CONFIG with a wrong WiFi network, while connected: the broker
+# connection closes first, and whatever the firmware sends meanwhile must
+# not acknowledge the CONFIG frame before its CONFIG_ACK (had its handling
+# then found no heap, the host would never send it again).
+t0 = time.time()
+seq = H.send("CONFIG", config(b"e2e", ssid=b"elsewhere"))
 eq("reconfiguration accepted", H.expect("CONFIG_ACK"), dict(code=0, detail=""))
+before = []
+for t_, f in H.log:
+    if t_ >= t0:
+        if f.type == T["CONFIG_ACK"]:
+            break
+        before.append(f)
+check("the broker connection closed before CONFIG_ACK", any(f.type == T["BROKER"] for f in before), before)
+check("nothing before CONFIG_ACK acknowledged the CONFIG frame",
+      all(f.ack != (seq + 1) & 255 for f in before if f.ack is not None), before)
 w = H.expect("WIFI", lambda f: f["state"] == 0)
 check("unknown network: WIFI down with a reason", w and "elsewhere" in w["reason"], w)
 check("the firmware never sent beyond the credit granted", not H.violations, H.violations[:5])
