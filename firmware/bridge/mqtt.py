@@ -366,6 +366,13 @@ class MQTTClient:
                                 self.write(memoryview(e[2])[: e[4]])
                 except Exception as e:
                     self.stop(e)
+                    if not self.state:
+                        # Before a broker connection was tried (no heap
+                        # for net.py, say), perhaps before anything
+                        # awaited: without a wait this task would spin and
+                        # starve every other one, the link's too. A tick,
+                        # then again.
+                        await asyncio.sleep_ms(_TICK_MS)
                 finally:
                     if self.state == _CONNECTED and (self.down is None or self.down == "reconfigured" or self.down == _REDO):
                         try:

@@ -516,6 +516,39 @@ async def main():
           len(gaps) == 3 and all(abs(g - 300 * d) < 150 for g, d in zip(gaps, (1, 2, 4))), gaps)
     check("no MQTT connection attempted without WiFi", not [e for e in wapp.of(BROKER) if e[0] == 1], wapp.events)
 
+    # --- no heap for net.py: the client's task waits a tick and tries again. It used to try
+    # again at once, never yielding: the link and every other task starved (a firmware that
+    # answered nothing until the host reset it). A stand-in for net.py fails three times (then
+    # drops itself); a ticker task counts how often the others got to run.
+    import bridge
+
+    ran = [0]
+
+    async def ticker():
+        while True:
+            ran[0] += 1
+            await asyncio.sleep_ms(10)
+
+    class NoRoom:  # net.py's stand-in
+        seen = []  # ran[0] at each attempt
+
+        def up(q, c):
+            NoRoom.seen.append(ran[0])
+            if len(NoRoom.seen) == 3:
+                _drop("net")
+            raise MemoryError
+
+    tt = asyncio.create_task(ticker())
+    _drop("net")
+    sys.modules["bridge.net"] = bridge.net = NoRoom
+    napp, n, ntask = start("test-noroom", hw=NoWiFi())
+    await until(lambda: len(NoRoom.seen) >= 3, 3000)
+    ntask.cancel()
+    tt.cancel()
+    _drop("net")
+    s = NoRoom.seen
+    check("no heap for net.py: tried again, other tasks running in between", len(s) == 3 and s[0] < s[1] < s[2], s)
+
     # --- a scripted broker
     fake = Fake()
     fapp, f, ftask = start("test-fake", port=FAKE, keepalive=1)
