@@ -29,6 +29,23 @@ HEAP = os.environ.get("FW_HEAP", "36k")
 heap = []  # live heap samples from the firmware's debug log
 children = []  # killed at exit, should a check raise halfway
 atexit.register(lambda: [c.kill() for c in children if c.poll() is None])
+logs = []  # each board's firmware log
+
+
+@atexit.register
+def show_logs():
+    # After a failed check, what each firmware printed (heap samples left
+    # out): the only trace of what happened on its side when CI fails.
+    import t
+
+    if not t.failed:
+        return
+    for name in logs:
+        with open(name, errors="replace") as f:
+            lines = [x for x in f.read().splitlines() if not x.startswith("fw: heap ")]
+        print("# %s, last %d lines:" % (name, min(len(lines), 40)))
+        for x in lines[-40:]:
+            print("#   " + x)
 
 
 class Board:
@@ -47,6 +64,8 @@ class Board:
         env = dict(os.environ, BRIDGE_UART=os.ttyname(s), BRIDGE_GPIO_ROOT=self.gpio, BRIDGE_STATE_DIR=self.state,
                    BRIDGE_RESET_CAUSE=str(reset_cause), BRIDGE_HEAP_DEBUG="1", BRIDGE_SIM_PSK=psk)
         self.log = open(os.path.join(self.state, "firmware.log"), "a")
+        if self.log.name not in logs:
+            logs.append(self.log.name)
         self.p = subprocess.Popen([MICROPYTHON, "-X", "heapsize=" + HEAP, os.path.join(FW, "main.py")],
                                   env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, bufsize=0)
         children.append(self.p)
