@@ -23,6 +23,23 @@ import harness  # noqa: E402
 from harness import Process, esp_sim_command, free_port  # noqa: E402,F401  (re-exported for the tests)
 
 
+LOG_TAIL_LINES = 80
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test's report ends with the last lines of every log its processes wrote under its
+    tmp_path (mqttbridged, esp-sim, mosquitto): in CI they are gone with the machine."""
+    outcome = yield
+    report = outcome.get_result()
+    directory = item.funcargs.get("tmp_path") if hasattr(item, "funcargs") else None
+    if not report.failed or directory is None:
+        return
+    for log in sorted(Path(directory).rglob("*.log")):
+        lines = log.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:]
+        report.sections.append((f"{log.relative_to(directory)}, last {len(lines)} lines", "\n".join(lines)))
+
+
 def wait_until(predicate, timeout, what):
     """Polls `predicate` until it returns a true value; fails the test with `what` on timeout."""
     try:
