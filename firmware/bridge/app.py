@@ -335,7 +335,7 @@ class Bridge:
                         finally:
                             _drop("apply")
                         s[_RCV] = s[_RCV] + 1 & 255  # handled
-                        s[_NEED] |= 1  # its ack: CONFIG_ACK's came before
+                        s[_NEED] |= 1  # an ACK that covers it (CONFIG_ACK's did not)
                     except MemoryError:
                         gc.collect()  # the host sends it again
                     _room(self, 1)

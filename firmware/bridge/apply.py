@@ -18,12 +18,12 @@ def run(app, d):
     # host sends them again.
     r, t, v = d
     c = app.mqtt
-    e = c.held
+    held = c.held
     c.held = []
-    for d in e:
-        if d[2]:
-            c.buffer.append(d[2])
-        app.link.send(0x20, "HB", d[1], 1)  # PUBACK offline
+    for x in held:
+        if x[2]:
+            c.buffer.append(x[2])
+        app.link.send(0x20, "HB", x[1], 1)  # PUBACK offline
     c.subs = {}
     c.pending = {}
     c.t[4] = -1
